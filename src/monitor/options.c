@@ -1,0 +1,324 @@
+/* options.c - the command line (see options.h). */
+#include "monitor/options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "engine/engine.h"
+
+#define DEFAULT_TRACE_INSNS 10000u
+
+static const char main_help[] =
+    "usage: morph run [options]     run a virtual machine\n"
+    "       morph --help            this text\n"
+    "       morph --version         the version\n"
+    "\n"
+    "morph is a virtual machine monitor for x86 guests: a soft CPU runs the\n"
+    "guest, and every port, MMIO, CPUID, MSR and HLT access is handled by\n"
+    "morph's device models.  `morph run --help` lists the run options.\n";
+
+static const char run_help[] =
+    "usage: morph run (--kernel FILE | --bios FILE) [options]\n"
+    "\n"
+    "  --kernel FILE     guest kernel: a Linux bzImage (boot protocol 2.06+)\n"
+    "                    or a Multiboot v1 ELF\n"
+    "  --initrd FILE     initial ramdisk (Linux) or module (Multiboot)\n"
+    "  --append STRING   kernel command line\n"
+    "  -m, --memory SIZE guest RAM: a number with K, M or G (powers of 1024);\n"
+    "                    a plain number is MiB.  16M to 3G, default 256M\n"
+    "  --bios FILE       firmware ROM, 64 KiB to 1 MiB, mapped to end at 4 GiB\n"
+    "                    (its last 128 KiB also end at 0xFFFFF); the CPU\n"
+    "                    starts at the reset vector\n"
+    "  --debug-exit      a guest write of v to port 0xf4 ends morph with\n"
+    "                    status (v << 1) | 1\n"
+    "  --stats           print counters at the end (instructions, exits by\n"
+    "                    reason and by device, handler time, unclaimed accesses)\n"
+    "  --trace LIST      trace to stderr; LIST is comma-separated:\n"
+    "                    exits, interrupts, insns[=N] (first N instructions,\n"
+    "                    default 10000), unknown (unknown opcodes), all\n"
+    "  -h, --help        this text\n"
+    "\n"
+    "The serial console (COM1) is the terminal.  Ctrl-A x quits, Ctrl-A h\n"
+    "lists the escapes.\n"
+    "\n"
+    "Exit status: the guest's with --debug-exit; 0 when the guest halts with\n"
+    "interrupts disabled; 1 on a guest crash or morph error; 2 on a usage error.\n";
+
+static int fail(char *err, size_t errlen, const char *fmt, const char *what, const char *why)
+{
+    snprintf(err, errlen, fmt, what, why);
+    return -1;
+}
+
+int parse_mem_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
+{
+    const char *p = s;
+    if (!isdigit((unsigned char)*p))
+        return fail(err, errlen, "invalid memory size '%s': %s", s,
+                    "expected a number with an optional K, M or G suffix");
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(p, &end, 10);
+    if (errno == ERANGE)
+        return fail(err, errlen, "invalid memory size '%s': %s", s, "number too large");
+    unsigned shift = 20;  /* plain number: MiB */
+    if (*end) {
+        switch (toupper((unsigned char)*end)) {
+        case 'K': shift = 10; break;
+        case 'M': shift = 20; break;
+        case 'G': shift = 30; break;
+        default:
+            return fail(err, errlen, "invalid memory size '%s': %s", s,
+                        "unknown suffix (use K, M or G)");
+        }
+        end++;
+        if (strcasecmp(end, "") && strcasecmp(end, "B") && strcasecmp(end, "iB"))
+            return fail(err, errlen, "invalid memory size '%s': %s", s,
+                        "unknown suffix (use K, M or G)");
+    }
+    if (n > (UINT64_MAX >> shift))
+        return fail(err, errlen, "invalid memory size '%s': %s", s, "number too large");
+    uint64_t v = (uint64_t)n << shift;
+    if (v < MEM_SIZE_MIN || v > MEM_SIZE_MAX)
+        return fail(err, errlen, "invalid memory size '%s': %s", s,
+                    "must be between 16M and 3G");
+    if (v & 0xfff)
+        return fail(err, errlen, "invalid memory size '%s': %s", s,
+                    "must be a multiple of 4K");
+    *bytes = v;
+    return 0;
+}
+
+static int parse_trace_item(const char *item, size_t len, unsigned *trace,
+                            uint64_t *insn_limit, char *err, size_t errlen)
+{
+    char word[64];
+    if (len == 0 || len >= sizeof(word)) {
+        snprintf(err, errlen, "invalid --trace item '%.*s' (use exits, interrupts, insns[=N], unknown, all)",
+                 (int)(len < 60 ? len : 60), item);
+        return -1;
+    }
+    memcpy(word, item, len);
+    word[len] = 0;
+    if (!strcmp(word, "exits")) {
+        *trace |= TRACE_EXITS;
+    } else if (!strcmp(word, "interrupts") || !strcmp(word, "int")) {
+        *trace |= TRACE_INTERRUPTS;
+    } else if (!strcmp(word, "unknown")) {
+        *trace |= TRACE_UNKNOWN;
+    } else if (!strcmp(word, "all")) {
+        *trace |= TRACE_EXITS | TRACE_INTERRUPTS | TRACE_INSNS | TRACE_UNKNOWN;
+    } else if (!strcmp(word, "insns")) {
+        *trace |= TRACE_INSNS;
+    } else if (!strncmp(word, "insns=", 6)) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(word + 6, &end, 10);
+        if (!isdigit((unsigned char)word[6]) || *end || errno || n == 0) {
+            snprintf(err, errlen, "invalid --trace item '%s': N must be a positive number", word);
+            return -1;
+        }
+        *trace |= TRACE_INSNS;
+        *insn_limit = n;
+    } else {
+        snprintf(err, errlen, "invalid --trace item '%s' (use exits, interrupts, insns[=N], unknown, all)",
+                 word);
+        return -1;
+    }
+    return 0;
+}
+
+int parse_trace_list(const char *s, unsigned *trace, uint64_t *insn_limit,
+                     char *err, size_t errlen)
+{
+    const char *p = s;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (parse_trace_item(p, len, trace, insn_limit, err, errlen))
+            return -1;
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
+}
+
+/* The options that take a value, and where it goes. */
+enum opt_id { OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEMORY, OPT_TRACE,
+              OPT_DEBUG_EXIT, OPT_STATS, OPT_HELP };
+
+struct opt_def {
+    const char *long_name;
+    char short_name;
+    bool has_value;
+    enum opt_id id;
+};
+
+static const struct opt_def run_opts[] = {
+    { "kernel", 0, true, OPT_KERNEL },
+    { "initrd", 0, true, OPT_INITRD },
+    { "append", 0, true, OPT_APPEND },
+    { "bios", 0, true, OPT_BIOS },
+    { "memory", 'm', true, OPT_MEMORY },
+    { "trace", 0, true, OPT_TRACE },
+    { "debug-exit", 0, false, OPT_DEBUG_EXIT },
+    { "stats", 0, false, OPT_STATS },
+    { "help", 'h', false, OPT_HELP },
+};
+
+static const struct opt_def *find_long(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(run_opts) / sizeof(run_opts[0]); i++)
+        if (strlen(run_opts[i].long_name) == len && !strncmp(run_opts[i].long_name, name, len))
+            return &run_opts[i];
+    return NULL;
+}
+
+static const struct opt_def *find_short(char c)
+{
+    for (size_t i = 0; i < sizeof(run_opts) / sizeof(run_opts[0]); i++)
+        if (run_opts[i].short_name && run_opts[i].short_name == c)
+            return &run_opts[i];
+    return NULL;
+}
+
+/* Stores one option's value.  Returns 0, 1 for --help, -1 on error. */
+static int apply_option(const struct opt_def *d, const char *value, struct morph_options *o,
+                        char *err, size_t errlen)
+{
+    switch (d->id) {
+    case OPT_KERNEL: o->kernel = value; break;
+    case OPT_INITRD: o->initrd = value; break;
+    case OPT_APPEND: o->append = value; break;
+    case OPT_BIOS: o->bios = value; break;
+    case OPT_MEMORY: return parse_mem_size(value, &o->mem_size, err, errlen);
+    case OPT_TRACE:
+        return parse_trace_list(value, &o->trace, &o->trace_insn_limit, err, errlen);
+    case OPT_DEBUG_EXIT: o->debug_exit = true; break;
+    case OPT_STATS: o->stats = true; break;
+    case OPT_HELP: return 1;
+    }
+    return 0;
+}
+
+static void options_defaults(struct morph_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->mem_size = MEM_SIZE_DEFAULT;
+    o->trace_insn_limit = DEFAULT_TRACE_INSNS;
+}
+
+/* Splits argv[*i] into an option and its value.  Returns the option or
+ * NULL with err set; *value is NULL for flags. */
+static const struct opt_def *next_option(int argc, char *const argv[], int *i,
+                                         const char **value, char *err, size_t errlen)
+{
+    const char *arg = argv[*i];
+    const struct opt_def *d = NULL;
+    const char *inline_value = NULL;
+    *value = NULL;
+
+    if (arg[0] == '-' && arg[1] == '-' && arg[2]) {
+        const char *name = arg + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        d = find_long(name, len);
+        if (!d) {
+            snprintf(err, errlen, "unknown option '--%.*s' (see morph run --help)",
+                     (int)(len < 100 ? len : 100), name);
+            return NULL;
+        }
+        if (eq) {
+            if (!d->has_value) {
+                snprintf(err, errlen, "option '--%s' takes no value", d->long_name);
+                return NULL;
+            }
+            inline_value = eq + 1;
+        }
+    } else if (arg[0] == '-' && arg[1] && arg[1] != '-') {
+        d = find_short(arg[1]);
+        if (!d || (!d->has_value && arg[2])) {
+            snprintf(err, errlen, "unknown option '%.100s' (see morph run --help)", arg);
+            return NULL;
+        }
+        if (arg[2])
+            inline_value = arg + 2;
+    } else {
+        snprintf(err, errlen, "unexpected argument '%.100s' (see morph run --help)", arg);
+        return NULL;
+    }
+
+    if (d->has_value) {
+        if (inline_value) {
+            *value = inline_value;
+        } else if (*i + 1 < argc) {
+            *value = argv[++*i];
+        } else {
+            snprintf(err, errlen, "option '--%s' needs a value (see morph run --help)",
+                     d->long_name);
+            return NULL;
+        }
+    }
+    return d;
+}
+
+static enum options_result parse_run(int argc, char *const argv[], struct morph_options *o,
+                                     FILE *out, char *err, size_t errlen)
+{
+    for (int i = 2; i < argc; i++) {
+        const char *value;
+        const struct opt_def *d = next_option(argc, argv, &i, &value, err, errlen);
+        if (!d)
+            return OPTIONS_USAGE_ERROR;
+        int r = apply_option(d, value, o, err, errlen);
+        if (r < 0)
+            return OPTIONS_USAGE_ERROR;
+        if (r > 0) {
+            fputs(run_help, out);
+            return OPTIONS_DONE;
+        }
+    }
+    if (!o->kernel && !o->bios) {
+        snprintf(err, errlen, "run needs --kernel FILE or --bios FILE (see morph run --help)");
+        return OPTIONS_USAGE_ERROR;
+    }
+    if (o->initrd && !o->kernel) {
+        snprintf(err, errlen, "--initrd needs --kernel");
+        return OPTIONS_USAGE_ERROR;
+    }
+    if (o->append && !o->kernel) {
+        snprintf(err, errlen, "--append needs --kernel");
+        return OPTIONS_USAGE_ERROR;
+    }
+    return OPTIONS_RUN;
+}
+
+enum options_result options_parse(int argc, char *const argv[], struct morph_options *o,
+                                  FILE *out, char *err, size_t errlen)
+{
+    options_defaults(o);
+    if (argc < 2) {
+        snprintf(err, errlen, "no command given (see morph --help)");
+        return OPTIONS_USAGE_ERROR;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(main_help, out);
+        return OPTIONS_DONE;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        fprintf(out, "morph %s\n", MORPH_VERSION);
+        return OPTIONS_DONE;
+    }
+    if (!strcmp(cmd, "run"))
+        return parse_run(argc, argv, o, out, err, errlen);
+    if (cmd[0] == '-')
+        snprintf(err, errlen, "unknown option '%.100s' (see morph --help)", cmd);
+    else
+        snprintf(err, errlen, "unknown command '%.100s' (see morph --help)", cmd);
+    return OPTIONS_USAGE_ERROR;
+}

@@ -1,0 +1,52 @@
+/* options.h - the command line: `morph run ...`, --help, --version.
+ *
+ * Parsing only fills a struct; nothing is opened or checked against the
+ * file system here (the loaders do that and name the file when it fails).
+ */
+#ifndef MORPH_OPTIONS_H
+#define MORPH_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MORPH_VERSION "0.1.0"
+
+#define MEM_SIZE_MIN     (16ull << 20)
+#define MEM_SIZE_MAX     (3ull << 30)
+#define MEM_SIZE_DEFAULT (256ull << 20)
+
+struct morph_options {
+    const char *kernel;        /* bzImage or Multiboot ELF */
+    const char *initrd;
+    const char *append;        /* kernel command line */
+    const char *bios;          /* firmware ROM */
+    uint64_t mem_size;         /* bytes */
+    bool debug_exit;
+    bool stats;
+    unsigned trace;            /* TRACE_* from engine.h */
+    uint64_t trace_insn_limit;
+};
+
+enum options_result {
+    OPTIONS_RUN,          /* options filled: run the machine */
+    OPTIONS_DONE,         /* help or version printed: exit 0 */
+    OPTIONS_USAGE_ERROR,  /* err holds the one-line reason: exit 2 */
+};
+
+/* argv[0] is the program name.  Help and version text go to `out`. */
+enum options_result options_parse(int argc, char *const argv[], struct morph_options *o,
+                                  FILE *out, char *err, size_t errlen);
+
+/* A memory size: a number with an optional K, M or G suffix (optionally
+ * followed by B or iB; powers of 1024); a plain number means MiB.
+ * Returns 0, or -1 with the reason in err. */
+int parse_mem_size(const char *s, uint64_t *bytes, char *err, size_t errlen);
+
+/* A --trace list: comma-separated exits, interrupts (int), insns[=N],
+ * unknown, all.  Returns 0, or -1 with the reason in err. */
+int parse_trace_list(const char *s, unsigned *trace, uint64_t *insn_limit,
+                     char *err, size_t errlen);
+
+#endif
