@@ -1,5 +1,23 @@
 /* cpu.h - the soft CPU's internal state and the contract between its parts.
  *
+ * NOTE for cpu-insn (from the mmu/engine helper), changes to the non-flags parts:
+ *  - struct cpu gained seg_rmax/seg_wmax (segment fast-path limits, kept by
+ *    seg.c via cpu_mode_changed / cpu_load_seg), after_insn, and a few
+ *    engine-private fields at the end; nothing existing changed meaning.
+ *  - cpu_internal_error(c, fmt, ...): end the run with EXIT_INTERNAL_ERROR.
+ *  - The interrupt shadow of STI is applied by the run loop (EFLAGS.IF going
+ *    from 0 to 1 during an instruction); MOV SS/POP SS get it from
+ *    cpu_load_seg(SEG_SS).  Handlers need not touch events.interrupt_shadow.
+ *  - EFLAGS.TF single-step is done by the run loop; NMI blocking is cleared
+ *    by cpu_iret.  Privilege checks (CPL 0) for MOV CR, LLDT, LTR, HLT,
+ *    WRMSR/RDMSR are done inside the cpu_* functions; handlers may skip them.
+ *  - mem.h functions are static inline fast paths over *_slow functions.
+ *  - REP string instructions (INS/OUTS/MOVS... touching I/O or MMIO): call
+ *    cpu_iteration_done(c) after each completed iteration (registers already
+ *    updated), so an exit in a later iteration restarts there and the replay
+ *    log never holds accesses of earlier iterations (it has ACCESS_LOG_MAX
+ *    entries; overflowing it is an internal error).
+ *
  * Parts and owners of each function family:
  *   decode.c / opcodes.def  decoder (one X-macro opcode table)     -> struct insn
  *   interp*.c               instruction semantics (handlers)        uses mem.h, this file
@@ -146,7 +164,23 @@ struct cpu {
     FILE *trace_out;
 
     struct soft_engine *engine;
+
+    /* Segment fast path (mem.h): an access of `size` bytes at offset off
+     * passes the segment checks if off + size - 1 <= seg_rmax/seg_wmax;
+     * -1 sends every access to the slow path (expand-down, unusable,
+     * unreadable/unwritable).  Kept by seg.c. */
+    int64_t seg_rmax[SEG_COUNT];
+    int64_t seg_wmax[SEG_COUNT];
+
+    /* AFTER_* bits: work for the run loop once the instruction completed. */
+    uint32_t after_insn;
+    /* Exception being delivered (double-fault classification), and the
+     * pending fault recorded by cpu_raise. */
+    bool fault_pending;
+    bool exit_pending;        /* cpu_exit_now was called: return cpu->exit */
 };
+
+#define AFTER_HLT   0x1u      /* HLT executed: end the run with EXIT_HLT */
 
 /* ---- faults and exits (except.c) ---- */
 
@@ -165,12 +199,25 @@ _Noreturn void cpu_raise(struct cpu *c, int vector, int64_t error);
  * run (see replay above). */
 _Noreturn void cpu_exit_now(struct cpu *c);
 
+/* Something the engine cannot go on with: ends the run with
+ * EXIT_INTERNAL_ERROR (EIP, instruction bytes, this reason). */
+_Noreturn void cpu_internal_error(struct cpu *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Software interrupt: INT n (kind 0), INT3 (1), INTO (2), ICEBP (3).
  * s.eip already points past the instruction. */
 void cpu_soft_interrupt(struct cpu *c, uint8_t vector, int kind);
 
 /* Deliver an external interrupt or NMI at an instruction boundary. */
 void cpu_deliver_external(struct cpu *c, uint8_t vector, bool nmi);
+
+/* A REP string iteration completed with its register updates: forget the
+ * accesses logged so far (see the note at the top). */
+static inline void cpu_iteration_done(struct cpu *c)
+{
+    c->log.count = 0;
+    c->log.pos = 0;
+}
 
 /* ---- flags (flags.c) ---- */
 uint32_t cpu_get_eflags(struct cpu *c);                 /* materialised EFLAGS */

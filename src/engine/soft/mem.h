@@ -2,37 +2,80 @@
  *
  * Segmented accesses apply the segment's limit and type checks (#GP, or #SS
  * for SS), then paging through the TLB (#PF with CR2), then RAM, ROM (writes
- * dropped) or MMIO (an exit, replayed, see cpu.h).  The fast path - a TLB hit
- * on a flat segment - is meant to stay a handful of host instructions, so the
- * owner (mmu.c) may turn these into static inline wrappers around slow paths
- * without changing their signatures.  Accesses that cross a page are split.
+ * dropped) or MMIO (an exit, replayed, see cpu.h).  The fast path - segment
+ * check against cpu->seg_rmax/seg_wmax plus a TLB hit that does not cross a
+ * page - is inline here; everything else goes to the *_slow functions of
+ * mmu.c.  Accesses that cross a page are split there.
  */
 #ifndef MORPH_SOFT_MEM_H
 #define MORPH_SOFT_MEM_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cpu.h"
 
-/* seg: enum sreg; off: effective address (already wrapped to the address size). */
-uint8_t  cpu_read8(struct cpu *c, int seg, uint32_t off);
-uint16_t cpu_read16(struct cpu *c, int seg, uint32_t off);
-uint32_t cpu_read32(struct cpu *c, int seg, uint32_t off);
+/* ---- slow paths (mmu.c) ---- */
+uint32_t cpu_read_slow(struct cpu *c, int seg, uint32_t off, unsigned size);
+void cpu_write_slow(struct cpu *c, int seg, uint32_t off, unsigned size, uint32_t v);
 uint64_t cpu_read64(struct cpu *c, int seg, uint32_t off);
-void cpu_write8(struct cpu *c, int seg, uint32_t off, uint8_t v);
-void cpu_write16(struct cpu *c, int seg, uint32_t off, uint16_t v);
-void cpu_write32(struct cpu *c, int seg, uint32_t off, uint32_t v);
 void cpu_write64(struct cpu *c, int seg, uint32_t off, uint64_t v);
-/* Size-generic forms (size 1, 2 or 4). */
-uint32_t cpu_read(struct cpu *c, int seg, uint32_t off, unsigned size);
-void cpu_write(struct cpu *c, int seg, uint32_t off, unsigned size, uint32_t v);
+
+/* Host pointer for a TLB hit of an access of `size` bytes at linear `lin`
+ * that stays inside one page, or NULL. */
+static inline uint8_t *cpu_tlb_fast(struct cpu *c, uint32_t lin, unsigned size, bool write)
+{
+    const struct tlb_entry *e = &(c->cpl == 3 ? c->tlb.user : c->tlb.sup)[(lin >> 12) & (TLB_SIZE - 1)];
+    uint32_t tag = write ? e->write_tag : e->read_tag;
+    if (__builtin_expect(tag == (lin & ~0xfffu) && (lin & 0xfffu) <= 0x1000u - size, 1))
+        return e->host_base + (lin & 0xfffu);
+    return NULL;
+}
+
+/* seg: enum sreg; off: effective address (already wrapped to the address size). */
+static inline uint32_t cpu_read(struct cpu *c, int seg, uint32_t off, unsigned size)
+{
+    if (__builtin_expect((int64_t)off + (int64_t)size - 1 <= c->seg_rmax[seg], 1)) {
+        uint8_t *p = cpu_tlb_fast(c, c->s.seg[seg].base + off, size, false);
+        if (p) {
+            if (size == 1) return *p;
+            if (size == 2) { uint16_t v; memcpy(&v, p, 2); return v; }
+            uint32_t v; memcpy(&v, p, 4); return v;
+        }
+    }
+    return cpu_read_slow(c, seg, off, size);
+}
+
+static inline void cpu_write(struct cpu *c, int seg, uint32_t off, unsigned size, uint32_t v)
+{
+    if (__builtin_expect((int64_t)off + (int64_t)size - 1 <= c->seg_wmax[seg], 1)) {
+        uint8_t *p = cpu_tlb_fast(c, c->s.seg[seg].base + off, size, true);
+        if (p) {
+            if (size == 1) *p = (uint8_t)v;
+            else if (size == 2) { uint16_t w = (uint16_t)v; memcpy(p, &w, 2); }
+            else memcpy(p, &v, 4);
+            return;
+        }
+    }
+    cpu_write_slow(c, seg, off, size, v);
+}
+
+static inline uint8_t  cpu_read8(struct cpu *c, int seg, uint32_t off)  { return (uint8_t)cpu_read(c, seg, off, 1); }
+static inline uint16_t cpu_read16(struct cpu *c, int seg, uint32_t off) { return (uint16_t)cpu_read(c, seg, off, 2); }
+static inline uint32_t cpu_read32(struct cpu *c, int seg, uint32_t off) { return cpu_read(c, seg, off, 4); }
+static inline void cpu_write8(struct cpu *c, int seg, uint32_t off, uint8_t v)   { cpu_write(c, seg, off, 1, v); }
+static inline void cpu_write16(struct cpu *c, int seg, uint32_t off, uint16_t v) { cpu_write(c, seg, off, 2, v); }
+static inline void cpu_write32(struct cpu *c, int seg, uint32_t off, uint32_t v) { cpu_write(c, seg, off, 4, v); }
+
 /* Fault now if [off, off+size) could not be written, writing nothing: lets a
- * read-modify-write or multi-part instruction check before it commits. */
+ * read-modify-write or multi-part instruction check before it commits.
+ * size may be up to 4096 (e.g. a whole stack frame). */
 void cpu_check_write(struct cpu *c, int seg, uint32_t off, unsigned size);
 
 /* Linear-address accesses at the current privilege, or as the CPU's own
- * supervisor accesses (descriptor tables, TSS, IDT) when system is true. */
+ * supervisor accesses (descriptor tables, TSS, IDT) when system is true.
+ * size 1, 2 or 4. */
 uint32_t cpu_lin_read(struct cpu *c, uint32_t lin, unsigned size, bool system);
 void cpu_lin_write(struct cpu *c, uint32_t lin, unsigned size, uint32_t v, bool system);
 
@@ -45,9 +88,13 @@ void cpu_push(struct cpu *c, uint32_t v, unsigned size);
 uint32_t cpu_pop(struct cpu *c, unsigned size);
 uint32_t cpu_stack_peek(struct cpu *c, uint32_t depth, unsigned size);
 void cpu_stack_adjust(struct cpu *c, int32_t delta);
+/* Write at ESP - depth (wrapped by SS.B) without moving ESP: for multi-push
+ * instructions that commit ESP at the end. */
+void cpu_stack_poke(struct cpu *c, uint32_t depth, unsigned size, uint32_t v);
 
 /* Guest-physical helpers for the page walker and the engine: a host pointer
- * to len bytes of RAM/ROM at gpa, or NULL if any of it is not RAM/ROM. */
+ * to len bytes of RAM/ROM at gpa, or NULL if any of it is not RAM/ROM
+ * (or, with write, if it is ROM). */
 uint8_t *cpu_phys_ptr(struct cpu *c, uint64_t gpa, uint32_t len, bool write);
 
 #endif
