@@ -1,0 +1,44 @@
+/* event_loop.h - the host event-loop thread.
+ *
+ * One thread sleeps in epoll_wait on a timerfd (armed for the machine's
+ * earliest timer deadline), the file descriptors the machine registered
+ * (the terminal), and an eventfd other threads write to wake it.  After every
+ * wake-up it calls the machine's tick, which fires due timers and returns the
+ * next deadline.  The loop knows nothing about devices.
+ */
+#ifndef MORPH_HOST_EVENT_LOOP_H
+#define MORPH_HOST_EVENT_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EVENT_LOOP_NEVER UINT64_MAX
+
+/* Called on the loop thread whenever it wakes (timer, wake-up, fd event).
+ * Returns the next deadline as CLOCK_MONOTONIC ns, or EVENT_LOOP_NEVER. */
+typedef uint64_t (*event_loop_tick_fn)(void *opaque);
+/* An fd is readable (or hung up). */
+typedef void (*event_loop_fd_fn)(void *opaque, int fd);
+
+struct event_loop;
+
+struct event_loop *event_loop_create(event_loop_tick_fn tick, void *opaque,
+                                     char *err, size_t errlen);
+void event_loop_destroy(struct event_loop *el);
+
+/* Watch fd for input.  Returns 0, or -1 (errno EPERM: fd cannot be polled,
+ * e.g. a regular file). */
+int event_loop_add_fd(struct event_loop *el, int fd, event_loop_fd_fn fn, void *opaque);
+/* Stop or resume watching fd (flow control); -1 on error. */
+int event_loop_enable_fd(struct event_loop *el, int fd, bool enable);
+int event_loop_remove_fd(struct event_loop *el, int fd);
+
+/* Thread-safe and cheap: make the loop run its tick soon. */
+void event_loop_wake(struct event_loop *el);
+
+/* Start and stop the thread.  Returns 0, or -1 with a reason. */
+int event_loop_start(struct event_loop *el, char *err, size_t errlen);
+void event_loop_stop(struct event_loop *el);
+
+#endif
