@@ -1,0 +1,55 @@
+/* flags.h - lazy arithmetic flags: what handlers record after an operation.
+ *
+ * An arithmetic instruction stores its (size-truncated) operands and result
+ * in cpu->lf; CF PF AF ZF SF OF are computed from them only when read
+ * (flags.c: cpu_get_eflags, cpu_cond, ...).  Instructions that set flags in
+ * unusual ways compute them eagerly and store them with LF_NONE.
+ * cpu->s.eflags is not maintained while running: EFLAGS is cpu_get_eflags().
+ */
+#ifndef MORPH_SOFT_FLAGS_H
+#define MORPH_SOFT_FLAGS_H
+
+#include "cpu.h"
+
+#define EFL_ARITH (EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF)
+/* Bits software can ever see as variable (the rest read as fixed 0, bit 1 as 1). */
+#define EFL_VALID (EFL_ARITH | EFL_TF | EFL_IF | EFL_DF | EFL_IOPL | EFL_NT | \
+                   EFL_RF | EFL_VM | EFL_AC | EFL_VIF | EFL_VIP | EFL_ID)
+
+static inline void lf_record(struct cpu *c, enum lazy_op op, unsigned size,
+                             uint32_t res, uint32_t op1, uint32_t op2)
+{
+    c->lf.op = (uint8_t)op;
+    c->lf.size = (uint8_t)size;
+    c->lf.res = res;
+    c->lf.op1 = op1;
+    c->lf.op2 = op2;
+}
+
+static inline void lf_record_aux(struct cpu *c, enum lazy_op op, unsigned size,
+                                 uint32_t res, uint32_t op1, uint32_t op2, uint32_t aux)
+{
+    lf_record(c, op, size, res, op1, op2);
+    c->lf.aux = aux;
+}
+
+/* Result of a logic op (AND OR XOR TEST): CF = OF = AF = 0. */
+static inline void lf_logic(struct cpu *c, unsigned size, uint32_t res)
+{
+    lf_record(c, LF_LOGIC, size, res, 0, 0);
+}
+
+/* Store materialised arithmetic flags (EFL_ARITH bits of `flags`). */
+static inline void lf_set_flags(struct cpu *c, uint32_t flags)
+{
+    c->lf.op = LF_NONE;
+    c->lf.flags = flags & EFL_ARITH;
+}
+
+/* The arithmetic flags now, as EFLAGS bits. */
+uint32_t lf_arith_flags(const struct cpu *c);
+
+/* Flags ZF SF PF of a size-byte result, as EFLAGS bits. */
+uint32_t flags_szp(uint32_t res, unsigned size);
+
+#endif

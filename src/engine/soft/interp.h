@@ -1,0 +1,164 @@
+/* interp.h - the interpreter's instruction handlers (interp_*.c) and the
+ * helpers they share: register access, effective addresses, r/m operands.
+ *
+ * Handler discipline (cpu.h): every read and every access that can fault
+ * first; memory writes next; registers and flags last. */
+#ifndef MORPH_SOFT_INTERP_H
+#define MORPH_SOFT_INTERP_H
+
+#include "cpu.h"
+#include "decode.h"
+#include "flags.h"
+#include "mem.h"
+
+/* Every handler named in opcodes.def. */
+#define OP(code, mnem, form, h16, h32) \
+    void h16(struct cpu *c, const struct insn *i); void h32(struct cpu *c, const struct insn *i);
+#define GRP(g, r, mnem, form, h16, h32) \
+    void h16(struct cpu *c, const struct insn *i); void h32(struct cpu *c, const struct insn *i);
+#include "opcodes.def"
+
+/* Undefined encodings (#UD, one warning per opcode with TRACE_UNKNOWN) and
+ * LOCK on an instruction that does not allow it (#UD). */
+void op_undefined(struct cpu *c, const struct insn *i);
+void op_lock_ud(struct cpu *c, const struct insn *i);
+
+/* ---- registers ---- */
+static inline uint8_t reg8(const struct cpu *c, unsigned r)
+{
+    return r < 4 ? (uint8_t)c->s.gpr[r] : (uint8_t)(c->s.gpr[r - 4] >> 8);
+}
+
+static inline void set_reg8(struct cpu *c, unsigned r, uint8_t v)
+{
+    if (r < 4)
+        c->s.gpr[r] = (c->s.gpr[r] & ~0xffu) | v;
+    else
+        c->s.gpr[r - 4] = (c->s.gpr[r - 4] & ~0xff00u) | (uint32_t)v << 8;
+}
+
+static inline uint16_t reg16(const struct cpu *c, unsigned r)
+{
+    return (uint16_t)c->s.gpr[r];
+}
+
+static inline void set_reg16(struct cpu *c, unsigned r, uint16_t v)
+{
+    c->s.gpr[r] = (c->s.gpr[r] & ~0xffffu) | v;
+}
+
+static inline uint32_t reg_get(const struct cpu *c, unsigned r, unsigned size)
+{
+    return size == 1 ? reg8(c, r) : size == 2 ? reg16(c, r) : c->s.gpr[r];
+}
+
+static inline void reg_set(struct cpu *c, unsigned r, unsigned size, uint32_t v)
+{
+    if (size == 1)
+        set_reg8(c, r, (uint8_t)v);
+    else if (size == 2)
+        set_reg16(c, r, (uint16_t)v);
+    else
+        c->s.gpr[r] = v;
+}
+
+static inline uint32_t size_mask(unsigned size)
+{
+    return size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+}
+
+static inline uint32_t sign_extend(uint32_t v, unsigned size)
+{
+    return size == 1 ? (uint32_t)(int8_t)v : size == 2 ? (uint32_t)(int16_t)v : v;
+}
+
+/* ---- memory operands ---- */
+
+/* Sized accesses; with a constant size they reduce to one call. */
+static inline uint32_t mem_read(struct cpu *c, int seg, uint32_t off, unsigned size)
+{
+    return size == 1 ? cpu_read8(c, seg, off) : size == 2 ? cpu_read16(c, seg, off)
+                                                          : cpu_read32(c, seg, off);
+}
+
+static inline void mem_write(struct cpu *c, int seg, uint32_t off, unsigned size, uint32_t v)
+{
+    if (size == 1)
+        cpu_write8(c, seg, off, (uint8_t)v);
+    else if (size == 2)
+        cpu_write16(c, seg, off, (uint16_t)v);
+    else
+        cpu_write32(c, seg, off, v);
+}
+
+static inline uint32_t insn_ea(const struct cpu *c, const struct insn *i)
+{
+    uint32_t a = (uint32_t)i->disp;
+    if (i->base != INSN_NOREG)
+        a += c->s.gpr[i->base];
+    if (i->index != INSN_NOREG)
+        a += c->s.gpr[i->index] << i->scale;
+    return i->adsize == 2 ? (a & 0xffff) : a;
+}
+
+static inline uint32_t rm_read(struct cpu *c, const struct insn *i, unsigned size)
+{
+    if (i->mod == 3)
+        return reg_get(c, i->rm, size);
+    return mem_read(c, i->seg, insn_ea(c, i), size);
+}
+
+static inline void rm_write(struct cpu *c, const struct insn *i, unsigned size, uint32_t v)
+{
+    if (i->mod == 3)
+        reg_set(c, i->rm, size, v);
+    else
+        mem_write(c, i->seg, insn_ea(c, i), size, v);
+}
+
+/* The instruction requires a memory operand (LEA, LGDT, ...). */
+static inline void require_mem(struct cpu *c, const struct insn *i)
+{
+    if (i->mod == 3)
+        cpu_ud(c);
+}
+
+/* Address-size register (ECX/ESI/EDI as CX/SI/DI under 16-bit addressing). */
+static inline uint32_t areg(const struct cpu *c, const struct insn *i, unsigned r)
+{
+    return i->adsize == 2 ? (c->s.gpr[r] & 0xffff) : c->s.gpr[r];
+}
+
+static inline void set_areg(struct cpu *c, const struct insn *i, unsigned r, uint32_t v)
+{
+    if (i->adsize == 2)
+        set_reg16(c, r, (uint16_t)v);
+    else
+        c->s.gpr[r] = v;
+}
+
+/* ---- control transfer ---- */
+
+/* Near jump to target (truncated to the operand size); #GP(0) beyond CS.limit. */
+static inline void jump_near(struct cpu *c, const struct insn *i, uint32_t target)
+{
+    if (i->opsize == 2)
+        target &= 0xffff;
+    if (target > c->s.seg[SEG_CS].limit)
+        cpu_gp(c, 0);
+    c->s.eip = target;
+}
+
+static inline unsigned iopl(const struct cpu *c)
+{
+    return (c->eflags_rest & EFL_IOPL) >> 12;
+}
+
+/* Privileged instruction: #GP(0) unless CPL 0 (real mode is CPL 0). */
+static inline void require_cpl0(struct cpu *c)
+{
+    if (c->cpl != 0)
+        cpu_gp(c, 0);
+}
+
+#endif
