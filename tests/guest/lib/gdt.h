@@ -1,0 +1,13 @@
+/* The fixed GDT set up by entry.asm. */
+#ifndef GUEST_GDT_H
+#define GUEST_GDT_H
+
+#define SEL_CODE32   0x08
+#define SEL_DATA32   0x10
+#define SEL_CODE16   0x18
+#define SEL_DATA16   0x20
+#define SEL_RODATA32 0x28   /* read-only data: writes #GP(0) */
+#define SEL_NOTPRES  0x30   /* present bit clear: loading it #NP(sel) */
+#define SEL_SMALL    0x38   /* limit 0xFFF: accesses above #GP(0) */
+
+#endif

@@ -1,0 +1,41 @@
+/* IDT with one dispatcher; handlers get the full register frame and may edit it. */
+#ifndef GUEST_IDT_H
+#define GUEST_IDT_H
+
+#include <stdint.h>
+
+struct int_frame {
+    uint32_t gs, fs, es, ds;
+    uint32_t edi, esi, ebp, esp_at_pusha, ebx, edx, ecx, eax;
+    uint32_t vector, error;
+    uint32_t eip, cs, eflags;       /* pushed by the CPU */
+};
+
+typedef void (*int_handler)(struct int_frame *f);
+
+/* Installs all 256 gates (interrupt gates, DPL 0) and loads IDTR. */
+void idt_init(void);
+void idt_set_handler(uint8_t vector, int_handler h);
+/* Reload IDTR with a different limit (for limit tests); idt_init restores. */
+void idt_load_limit(uint16_t limit);
+
+/* Exception catching: arm, run an instruction that may fault, and the
+ * default handler records the event and resumes at catch_resume.
+ * Use CATCH_ASM(insn) inside an asm statement: it stores the resume and
+ * fault addresses and emits the instruction. */
+struct caught {
+    int hit;
+    uint32_t vector, error, eip, cr2;
+};
+extern volatile uint32_t catch_resume;   /* resume EIP, 0 when disarmed */
+extern volatile uint32_t catch_insn;     /* address of the instruction under test */
+extern volatile struct caught caught;
+void catch_reset(void);
+
+#define CATCH_ASM(insn) \
+    "movl $8642f, catch_resume\n\t" \
+    "movl $8641f, catch_insn\n\t" \
+    "8641: " insn "\n\t" \
+    "8642:\n\t"
+
+#endif

@@ -1,0 +1,151 @@
+#!/bin/bash
+# Runs every guest test program and checks its result.
+#
+#   tests/guest/run.sh [MORPH_BINARY]     (default: build/morph of this repo)
+#
+# Environment:
+#   GUEST_RUNNER=morph|qemu   what runs the guests (default morph; qemu is a
+#                             development reference: qemu-system-i386 -accel tcg)
+#   GUEST_TIMEOUT=30          seconds per guest
+#   GUEST_ONLY="pit rtc"      run only these guests
+#
+# A guest passes when it exits with status 1 (it wrote 0 to the debug-exit
+# port), printed at least one PASS line and no FAIL line, and its extra check
+# (RTC time vs the host's, CPU exercise vs the native run) holds.
+# Prints "PASS guest/<name>" or "FAIL guest/<name>: <reason>" per guest and
+# finally "N passed, N failed"; exits non-zero if any failed.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build="$here/build"
+logs="$build/logs"
+runner=${GUEST_RUNNER:-morph}
+timeout_s=${GUEST_TIMEOUT:-30}
+morph=${1:-$root/build/morph}
+
+guests="hello protmode_rom realmode paging exceptions pit rtc uart cpuid smc cpu_exercise"
+[ -n "${GUEST_ONLY:-}" ] && guests=$GUEST_ONLY
+
+# FAIL lines QEMU's TCG is known to produce where it deviates from real
+# hardware (morph must not): "guest:test-name".
+qemu_known="cpuid:unknown_msr_gp exceptions:gp_write_readonly_segment
+  exceptions:readonly_segment_readable_and_unchanged exceptions:gp_segment_limit"
+
+mkdir -p "$logs"
+if ! make -s -C "$here" >"$logs/make.log" 2>&1; then
+    cat "$logs/make.log" >&2
+    echo "FAIL guest/build: make -C tests/guest failed"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+case "$runner" in
+morph)
+    if [ ! -x "$morph" ]; then
+        echo "FAIL guest/setup: morph binary $morph not found (build it with make)"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi ;;
+qemu)
+    if ! command -v qemu-system-i386 >/dev/null; then
+        echo "FAIL guest/setup: qemu-system-i386 not installed"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi ;;
+*)
+    echo "run.sh: unknown GUEST_RUNNER '$runner' (morph or qemu)" >&2
+    exit 2 ;;
+esac
+
+# run_guest NAME: runs it, output in $logs/NAME.out, returns the exit status.
+run_guest() {
+    local name=$1 image kind
+    if [ "$name" = protmode_rom ]; then
+        image="$build/protmode_rom.bin"; kind=bios
+    else
+        image="$build/$name.elf"; kind=kernel
+    fi
+    if [ "$runner" = qemu ]; then
+        local opt=-kernel
+        [ $kind = bios ] && opt=-bios
+        timeout "$timeout_s" qemu-system-i386 -accel tcg -m 256 $opt "$image" \
+            -serial stdio -display none -monitor none -no-reboot \
+            -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+            </dev/null >"$logs/$name.out" 2>"$logs/$name.err"
+    else
+        timeout "$timeout_s" "$morph" run --$kind "$image" --debug-exit \
+            </dev/null >"$logs/$name.out" 2>"$logs/$name.err"
+    fi
+}
+
+# Extra checks; print a reason and return 1 on mismatch.
+check_rtc() {
+    local line t_guest
+    line=$(tr -d '\r' <"$logs/rtc.out" | grep -m1 '^RTC ')
+    [ -n "$line" ] || { echo "no 'RTC YYYY-MM-DD HH:MM:SS' line"; return 1; }
+    t_guest=$(date -u -d "${line#RTC } UTC" +%s 2>/dev/null) ||
+        { echo "unparsable time in '$line'"; return 1; }
+    if [ "$t_guest" -lt $((t_start - 3)) ] || [ "$t_guest" -gt $((t_end + 3)) ]; then
+        echo "guest time '${line#RTC }' is not within 3 s of host UTC" \
+             "$(date -u -d @"$t_start" '+%F %T')..$(date -u -d @"$t_end" '+%T')"
+        return 1
+    fi
+}
+
+check_cpu_exercise() {
+    local native="$logs/cpu_exercise.native" diffs
+    "$build/cpu_exercise_native" >"$native" || { echo "native run failed"; return 1; }
+    diffs=$(diff <(grep '^CX ' "$native") <(tr -d '\r' <"$logs/cpu_exercise.out" | grep '^CX '))
+    if [ -n "$diffs" ]; then
+        echo "differs from the native run:" \
+             "$(echo "$diffs" | grep '^[<>]' | head -6 | tr '\n' ';')"
+        return 1
+    fi
+    [ "$(grep -c '^CX ' "$native")" -gt 0 ] || { echo "native run printed no CX lines"; return 1; }
+}
+
+passed=0
+failed=0
+for name in $guests; do
+    t_start=$(date +%s)
+    run_guest "$name"
+    status=$?
+    t_end=$(date +%s)
+    out=$(tr -d '\r' <"$logs/$name.out")
+    fails=$(echo "$out" | grep '^FAIL ' || true)
+    if [ "$runner" = qemu ] && [ -n "$fails" ]; then
+        for k in $qemu_known; do
+            [ "${k%%:*}" = "$name" ] || continue
+            fails=$(echo "$fails" | grep -v "^FAIL ${k#*:}:" || true)
+            # A tolerated FAIL line also makes the guest exit with 3.
+            [ -z "$fails" ] && [ $status -eq 3 ] && status=1
+        done
+    fi
+    reason=""
+    if [ $status -eq 124 ]; then
+        reason="timed out after ${timeout_s}s"
+    elif [ -n "$fails" ]; then
+        reason=$(echo "$fails" | head -3 | sed 's/^FAIL //' | tr '\n' ';' | sed 's/;$//')
+    elif [ $status -ne 1 ]; then
+        reason="exit status $status (want 1)"
+        err=$(head -c 300 "$logs/$name.err" | tr '\n' ' ')
+        [ -n "$err" ] && reason="$reason; stderr: $err"
+    elif ! echo "$out" | grep -q '^PASS '; then
+        reason="no PASS line"
+    elif [ "$name" = rtc ]; then
+        reason=$(check_rtc)
+    elif [ "$name" = cpu_exercise ]; then
+        reason=$(check_cpu_exercise)
+    fi
+    if [ -z "$reason" ]; then
+        echo "PASS guest/$name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL guest/$name: $reason (log: ${logs#$root/}/$name.out)"
+        failed=$((failed + 1))
+    fi
+done
+
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
