@@ -1,0 +1,110 @@
+/* stats.c - --stats report and --trace exits lines (see stats.h). */
+#include "monitor/stats.h"
+
+#include <inttypes.h>
+
+static const char *const exit_names[EXIT_REASON_COUNT] = {
+    [EXIT_NONE] = "none",
+    [EXIT_IO] = "io",
+    [EXIT_MMIO] = "mmio",
+    [EXIT_CPUID] = "cpuid",
+    [EXIT_RDMSR] = "rdmsr",
+    [EXIT_WRMSR] = "wrmsr",
+    [EXIT_RDTSC] = "rdtsc",
+    [EXIT_HLT] = "hlt",
+    [EXIT_IRQ_WINDOW] = "irq-window",
+    [EXIT_KICKED] = "kicked",
+    [EXIT_SHUTDOWN] = "shutdown",
+    [EXIT_INTERNAL_ERROR] = "internal-error",
+};
+
+const char *exit_name(enum exit_reason r)
+{
+    return (unsigned)r < EXIT_REASON_COUNT && exit_names[r] ? exit_names[r] : "unknown";
+}
+
+void stats_trace_exit(FILE *f, const struct vm_exit *x)
+{
+    switch (x->reason) {
+    case EXIT_IO:
+        fprintf(f, "exit io   %-5s port 0x%04x size %u data 0x%0*x%s\n",
+                x->io.in ? "in" : "out", x->io.port, x->io.size, x->io.size * 2,
+                x->io.data, x->io.string ? " (string)" : "");
+        break;
+    case EXIT_MMIO:
+        fprintf(f, "exit mmio %-5s gpa 0x%08" PRIx64 " size %u data 0x%0*" PRIx64 "\n",
+                x->mmio.write ? "write" : "read", x->mmio.gpa, x->mmio.size,
+                x->mmio.size * 2, x->mmio.data);
+        break;
+    case EXIT_CPUID:
+        fprintf(f, "exit cpuid leaf 0x%x subleaf 0x%x -> %08x %08x %08x %08x\n",
+                x->cpuid.leaf, x->cpuid.subleaf, x->cpuid.eax, x->cpuid.ebx,
+                x->cpuid.ecx, x->cpuid.edx);
+        break;
+    case EXIT_RDMSR:
+    case EXIT_WRMSR:
+        fprintf(f, "exit %s msr 0x%x value 0x%" PRIx64 "%s\n", exit_name(x->reason),
+                x->msr.index, x->msr.value, x->msr.fault ? " #GP" : "");
+        break;
+    case EXIT_RDTSC:
+        fprintf(f, "exit rdtsc -> 0x%" PRIx64 "\n", x->rdtsc.value);
+        break;
+    case EXIT_SHUTDOWN:
+        fprintf(f, "exit shutdown eip 0x%08x vector %u (%s)\n", x->shutdown.eip,
+                x->shutdown.vector, x->shutdown.reason);
+        break;
+    case EXIT_INTERNAL_ERROR:
+        fprintf(f, "exit internal-error eip 0x%08x (%s)\n", x->internal.eip, x->internal.reason);
+        break;
+    default:
+        fprintf(f, "exit %s\n", exit_name(x->reason));
+        break;
+    }
+}
+
+static void print_ms(FILE *f, uint64_t ns)
+{
+    fprintf(f, "%12.3f ms", (double)ns / 1e6);
+}
+
+static void report_bus(FILE *f, const struct bus *b)
+{
+    for (unsigned i = 0; i < b->count; i++) {
+        const struct bus_range *r = &b->range[i];
+        if (!r->reads && !r->writes)
+            continue;
+        fprintf(f, "    %-5s %-14s 0x%08" PRIx64 " %12" PRIu64 " %12" PRIu64 " ", b->name,
+                r->name, r->base, r->reads, r->writes);
+        print_ms(f, r->handler_ns);
+        fputc('\n', f);
+    }
+}
+
+void stats_report(FILE *f, const struct exit_stats *es, const struct engine_stats *eng,
+                  double seconds, const struct bus *port, const struct bus *mmio)
+{
+    fprintf(f, "morph stats (%.3f s)\n", seconds);
+    fprintf(f, "  guest instructions     %14" PRIu64, eng->instructions);
+    if (seconds > 0)
+        fprintf(f, "  (%.1f MIPS)", (double)eng->instructions / seconds / 1e6);
+    fputc('\n', f);
+    fprintf(f, "  exceptions delivered   %14" PRIu64 "\n", eng->exceptions);
+    fprintf(f, "  interrupts delivered   %14" PRIu64 "\n", eng->interrupts);
+    fprintf(f, "  decode-cache flushes   %14" PRIu64 "\n", eng->decode_cache_flushes);
+    fprintf(f, "  exits by reason           count   handler time   ns/exit\n");
+    for (unsigned r = 1; r < EXIT_REASON_COUNT; r++) {
+        if (!es->count[r])
+            continue;
+        fprintf(f, "    %-16s %12" PRIu64 " ", exit_name(r), es->count[r]);
+        print_ms(f, es->handler_ns[r]);
+        fprintf(f, " %9.0f\n", (double)es->handler_ns[r] / (double)es->count[r]);
+    }
+    fprintf(f, "  exits by device         base          reads       writes   handler time\n");
+    report_bus(f, port);
+    report_bus(f, mmio);
+    fprintf(f, "  unclaimed port reads %" PRIu64 " writes %" PRIu64
+               ", mmio reads %" PRIu64 " writes %" PRIu64
+               ", port accesses the engine answered %" PRIu64 "\n",
+            port->unclaimed_reads, port->unclaimed_writes, mmio->unclaimed_reads,
+            mmio->unclaimed_writes, eng->unsolicited_io);
+}
