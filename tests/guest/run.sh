@@ -29,7 +29,8 @@ guests="hello protmode_rom realmode paging exceptions pit rtc uart cpuid smc cpu
 
 # FAIL lines QEMU's TCG is known to produce where it deviates from real
 # hardware (morph must not): "guest:test-name".
-qemu_known="cpuid:unknown_msr_gp exceptions:gp_write_readonly_segment
+qemu_known="cpuid:unknown_msr_gp cpuid:unknown_msr_write_gp
+  cpuid:msr_tsc_write_read cpuid:rdtsc_follows_tsc_msr exceptions:gp_write_readonly_segment
   exceptions:readonly_segment_readable_and_unchanged exceptions:gp_segment_limit"
 
 mkdir -p "$logs"
