@@ -5,10 +5,7 @@
 
 #include "boot/bytes.h"
 #include "boot/pc_layout.h"
-#include "engine/engine.h"
-
-/* From engine/cpu_state.h (written in parallel; include it once it exists). */
-void cpu_state_power_on(struct cpu_state *st);
+#include "engine/cpu_state.h"
 
 /* Access byte + flags nibble of the flat descriptors, as SEGA_* bits.  The
  * accessed bit is preset, as a CPU would have set it when loading them. */

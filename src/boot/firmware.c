@@ -5,10 +5,7 @@
 #include <stdio.h>
 
 #include "boot/pc_layout.h"
-#include "engine/engine.h"
-
-/* From engine/cpu_state.h (written in parallel; include it once it exists). */
-void cpu_state_power_on(struct cpu_state *st);
+#include "engine/cpu_state.h"
 
 int firmware_load(const uint8_t *rom, size_t len, struct firmware_layout *layout,
                   struct cpu_state *st, char *err, size_t errlen)
