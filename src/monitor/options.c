@@ -286,6 +286,10 @@ static enum options_result parse_run(int argc, char *const argv[], struct morph_
         snprintf(err, errlen, "run needs --kernel FILE or --bios FILE (see morph run --help)");
         return OPTIONS_USAGE_ERROR;
     }
+    if (o->kernel && o->bios) {
+        snprintf(err, errlen, "--kernel and --bios cannot be used together");
+        return OPTIONS_USAGE_ERROR;
+    }
     if (o->initrd && !o->kernel) {
         snprintf(err, errlen, "--initrd needs --kernel");
         return OPTIONS_USAGE_ERROR;

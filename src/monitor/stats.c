@@ -3,26 +3,6 @@
 
 #include <inttypes.h>
 
-static const char *const exit_names[EXIT_REASON_COUNT] = {
-    [EXIT_NONE] = "none",
-    [EXIT_IO] = "io",
-    [EXIT_MMIO] = "mmio",
-    [EXIT_CPUID] = "cpuid",
-    [EXIT_RDMSR] = "rdmsr",
-    [EXIT_WRMSR] = "wrmsr",
-    [EXIT_RDTSC] = "rdtsc",
-    [EXIT_HLT] = "hlt",
-    [EXIT_IRQ_WINDOW] = "irq-window",
-    [EXIT_KICKED] = "kicked",
-    [EXIT_SHUTDOWN] = "shutdown",
-    [EXIT_INTERNAL_ERROR] = "internal-error",
-};
-
-const char *exit_name(enum exit_reason r)
-{
-    return (unsigned)r < EXIT_REASON_COUNT && exit_names[r] ? exit_names[r] : "unknown";
-}
-
 void stats_trace_exit(FILE *f, const struct vm_exit *x)
 {
     switch (x->reason) {
@@ -43,7 +23,7 @@ void stats_trace_exit(FILE *f, const struct vm_exit *x)
         break;
     case EXIT_RDMSR:
     case EXIT_WRMSR:
-        fprintf(f, "exit %s msr 0x%x value 0x%" PRIx64 "%s\n", exit_name(x->reason),
+        fprintf(f, "exit %s msr 0x%x value 0x%" PRIx64 "%s\n", exit_reason_name(x->reason),
                 x->msr.index, x->msr.value, x->msr.fault ? " #GP" : "");
         break;
     case EXIT_RDTSC:
@@ -57,7 +37,7 @@ void stats_trace_exit(FILE *f, const struct vm_exit *x)
         fprintf(f, "exit internal-error eip 0x%08x (%s)\n", x->internal.eip, x->internal.reason);
         break;
     default:
-        fprintf(f, "exit %s\n", exit_name(x->reason));
+        fprintf(f, "exit %s\n", exit_reason_name(x->reason));
         break;
     }
 }
@@ -95,7 +75,7 @@ void stats_report(FILE *f, const struct exit_stats *es, const struct engine_stat
     for (unsigned r = 1; r < EXIT_REASON_COUNT; r++) {
         if (!es->count[r])
             continue;
-        fprintf(f, "    %-16s %12" PRIu64 " ", exit_name(r), es->count[r]);
+        fprintf(f, "    %-16s %12" PRIu64 " ", exit_reason_name(r), es->count[r]);
         print_ms(f, es->handler_ns[r]);
         fprintf(f, " %9.0f\n", (double)es->handler_ns[r] / (double)es->count[r]);
     }

@@ -17,9 +17,6 @@ struct exit_stats {
     uint64_t handler_ns[EXIT_REASON_COUNT];
 };
 
-/* Short lower-case name of an exit reason ("io", "mmio", "hlt", ...). */
-const char *exit_name(enum exit_reason r);
-
 /* One --trace exits line: reason, port/address, size, direction, data. */
 void stats_trace_exit(FILE *f, const struct vm_exit *x);
 

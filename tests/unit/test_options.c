@@ -177,6 +177,9 @@ static void usage_errors(void **state)
     assert_non_null(strstr(err, "'stray'"));
     assert_int_equal(parse(&o, err, sizeof(err), "run", "--bios", "r", "--initrd", "i", NULL),
                      OPTIONS_USAGE_ERROR);
+    assert_int_equal(parse(&o, err, sizeof(err), "run", "--bios", "r", "--kernel", "k", NULL),
+                     OPTIONS_USAGE_ERROR);
+    assert_non_null(strstr(err, "together"));
     assert_int_equal(parse(&o, err, sizeof(err), "run", "--kernel", "k", "--trace", "nope", NULL),
                      OPTIONS_USAGE_ERROR);
     assert_non_null(strstr(err, "'nope'"));

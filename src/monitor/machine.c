@@ -1,0 +1,205 @@
+/* machine.c - building and tearing down the PC (see machine.h). */
+#include "monitor/machine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "boot/boot.h"
+
+void machine_stop_locked(struct machine *m, int status, const char *note)
+{
+    if (m->stop)
+        return;
+    m->stop = true;
+    m->exit_status = status;
+    snprintf(m->stop_note, sizeof(m->stop_note), "%s", note ? note : "");
+    pthread_cond_broadcast(&m->irq_cond);
+    if (!m->vcpu_dispatching && m->engine)
+        m->engine_ops->kick(m->engine);
+}
+
+void machine_request_stop(struct machine *m, int status, const char *note)
+{
+    pthread_mutex_lock(&m->lock);
+    machine_stop_locked(m, status, note);
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* ---- wiring callbacks (all called with the device lock held) ---- */
+
+/* The PIC's INTR output changed.  The vCPU thread looks at INTR before every
+ * run, so only another thread's change needs to kick it out of run or wake
+ * it from HLT. */
+static void on_intr_changed(void *opaque, bool level)
+{
+    struct machine *m = opaque;
+    if (!level || m->vcpu_dispatching)
+        return;
+    pthread_cond_broadcast(&m->irq_cond);
+    if (m->engine)
+        m->engine_ops->kick(m->engine);
+}
+
+/* A guest access moved a timer deadline earlier: the event loop must re-arm.
+ * While the loop itself fires timers it recomputes the deadline anyway. */
+static void on_timers_changed(void *opaque)
+{
+    struct machine *m = opaque;
+    if (!m->timers_firing && m->loop)
+        event_loop_wake(m->loop);
+}
+
+static void on_debug_exit(void *opaque, int status)
+{
+    machine_stop_locked(opaque, status, NULL);
+}
+
+static void on_reset_request(void *opaque)
+{
+    machine_stop_locked(opaque, 0, "morph: the guest requested a reset; stopping");
+}
+
+static void on_a20(void *opaque, bool enabled)
+{
+    /* The soft CPU has no A20 gate: addresses are never wrapped at 1 MiB. */
+    (void)opaque;
+    (void)enabled;
+}
+
+static void on_console_quit(void *opaque)
+{
+    machine_request_stop(opaque, 0, "morph: quit (Ctrl-A x)");
+}
+
+/* The event loop's tick: fire due device timers, wake a halted vCPU. */
+static uint64_t machine_tick(void *opaque)
+{
+    struct machine *m = opaque;
+    pthread_mutex_lock(&m->lock);
+    m->timers_firing = true;
+    timer_run_expired(&m->timers, timer_now(&m->timers));
+    m->timers_firing = false;
+    uint64_t next = timer_next_deadline(&m->timers);
+    if (pic_intr(&m->dev.pic))
+        pthread_cond_broadcast(&m->irq_cond);
+    pthread_mutex_unlock(&m->lock);
+    console_tick(&m->console);
+    return next == TIMER_NEVER ? EVENT_LOOP_NEVER : vclock_to_host(&m->clock, next);
+}
+
+/* ---- building ---- */
+
+static struct irq_line pic_line(struct machine *m, unsigned irq)
+{
+    return (struct irq_line){ .set = pic_set_irq, .opaque = &m->dev.pic, .irq = irq };
+}
+
+static int init_devices(struct machine *m, char *err, size_t errlen)
+{
+    struct machine_devices *d = &m->dev;
+    if (pic_init(&d->pic, &m->io, err, errlen))
+        return -1;
+    pic_set_intr_callback(&d->pic, on_intr_changed, m);
+    if (pit_init(&d->pit, &m->io, &m->timers, pic_line(m, 0), err, errlen))
+        return -1;
+    if (uart_init(&d->com1, &m->io, UART_COM1_BASE, pic_line(m, UART_COM1_IRQ),
+                  console_tx, console_rx_space, &m->console, err, errlen))
+        return -1;
+    if (port80_init(&d->port80, &m->io, err, errlen))
+        return -1;
+    if (port92_init(&d->port92, &m->io, on_reset_request, on_a20, m, err, errlen))
+        return -1;
+    if (m->opts->debug_exit &&
+        debug_exit_init(&d->debug_exit, &m->io, on_debug_exit, m, err, errlen))
+        return -1;
+    return 0;
+}
+
+/* Puts the kernel or the firmware into guest memory; *st gets the entry state. */
+static int load_guest(struct machine *m, struct cpu_state *st, char *err, size_t errlen)
+{
+    const struct morph_options *o = m->opts;
+    if (o->bios) {
+        uint8_t *rom;
+        size_t len;
+        struct firmware_layout layout;
+        if (boot_load_firmware(o->bios, &rom, &len, &layout, st, err, errlen))
+            return -1;
+        int r = guest_ram_add_rom(&m->ram, rom, len, &layout, err, errlen);
+        free(rom);
+        return r;
+    }
+    enum boot_kind kind;
+    return boot_load_kernel(m->ram.ram, m->ram.ram_size, o->kernel, o->initrd, o->append,
+                            st, &kind, err, errlen);
+}
+
+static int create_engine(struct machine *m, const struct cpu_state *st, char *err, size_t errlen)
+{
+    /* Every port exits, so the buses count unclaimed accesses exactly. */
+    memset(m->policy.port_bitmap, 0xff, sizeof(m->policy.port_bitmap));
+    struct engine_config cfg = {
+        .mem = &m->ram.mem,
+        .policy = &m->policy,
+        .trace = m->opts->trace,
+        .trace_insn_limit = m->opts->trace_insn_limit,
+        .trace_stream = stderr,
+    };
+    m->engine = m->engine_ops->create(&cfg, err, errlen);
+    if (!m->engine)
+        return -1;
+    m->engine_ops->set_state(m->engine, st);
+    return 0;
+}
+
+int machine_create(struct machine *m, const struct morph_options *o,
+                   const struct engine_ops *engine, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof(*m));
+    m->engine_ops = engine;
+    m->ram.memfd = -1;
+    m->opts = o;
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_cond_init(&m->irq_cond, NULL);
+    vclock_start(&m->clock);
+    timer_set_init(&m->timers, vclock_now, &m->clock);
+    m->timers.changed = on_timers_changed;
+    m->timers.changed_opaque = m;
+    console_init(&m->console, STDIN_FILENO, STDOUT_FILENO, &m->lock, on_console_quit, m);
+
+    if (bus_init(&m->io, "port", true) || bus_init(&m->mmio, "mmio", false)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (guest_ram_create(&m->ram, o->mem_size, err, errlen))
+        return -1;
+    if (init_devices(m, err, errlen))
+        return -1;
+    struct cpu_state st;
+    if (load_guest(m, &st, err, errlen))
+        return -1;
+    if (create_engine(m, &st, err, errlen))
+        return -1;
+    m->loop = event_loop_create(machine_tick, m, err, errlen);
+    if (!m->loop)
+        return -1;
+    console_attach(&m->console, &m->dev.com1, m->loop);
+    return 0;
+}
+
+void machine_destroy(struct machine *m)
+{
+    if (m->loop)
+        event_loop_destroy(m->loop);   /* stops the thread first */
+    m->loop = NULL;
+    if (m->engine)
+        m->engine_ops->destroy(m->engine);
+    m->engine = NULL;
+    guest_ram_destroy(&m->ram);
+    bus_free(&m->io);
+    bus_free(&m->mmio);
+    pthread_cond_destroy(&m->irq_cond);
+    pthread_mutex_destroy(&m->lock);
+}

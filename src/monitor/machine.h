@@ -1,0 +1,91 @@
+/* machine.h - the PC morph runs: RAM and ROM, the buses, the devices, the
+ * engine, the event loop and the run loop (process 400 in ARCHITECTURE.md).
+ *
+ * Threads and locking: the vCPU thread (the caller of machine_run) runs the
+ * engine without any lock and takes `lock` to dispatch each exit; the
+ * event-loop thread takes it to fire device timers and feed terminal input.
+ * Everything a device touches is guarded by `lock`.  A halted vCPU sleeps on
+ * `irq_cond`, signalled when the PIC raises INTR or the machine stops.
+ */
+#ifndef MORPH_MACHINE_H
+#define MORPH_MACHINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/bus.h"
+#include "devices/debug_exit.h"
+#include "devices/pic.h"
+#include "devices/pit.h"
+#include "devices/port80.h"
+#include "devices/port92.h"
+#include "devices/timer.h"
+#include "devices/uart16550.h"
+#include "engine/engine.h"
+#include "host/clock.h"
+#include "host/event_loop.h"
+#include "monitor/console.h"
+#include "monitor/guest_ram.h"
+#include "monitor/options.h"
+#include "monitor/stats.h"
+
+struct machine_devices {
+    struct pic pic;
+    struct pit pit;
+    struct uart16550 com1;
+    struct port80 port80;
+    struct port92 port92;
+    struct debug_exit debug_exit;
+};
+
+struct machine {
+    const struct morph_options *opts;
+    pthread_mutex_t lock;              /* the device lock */
+    pthread_cond_t irq_cond;           /* INTR raised or stop requested */
+
+    struct guest_ram ram;
+    struct bus io, mmio;
+    struct timer_set timers;
+    struct vclock clock;
+    struct machine_devices dev;
+    struct console console;
+
+    struct exit_policy policy;
+    const struct engine_ops *engine_ops;
+    struct engine *engine;
+    struct event_loop *loop;
+
+    /* guarded by lock */
+    bool vcpu_dispatching;             /* the vCPU thread holds the lock */
+    bool timers_firing;                /* the event loop holds it, firing timers */
+    bool irq_window_requested;
+    bool stop;                         /* end the run loop */
+    int exit_status;
+    char stop_note[200];               /* printed to stderr at the end, if any */
+
+    struct exit_stats stats;
+    uint64_t started_ns;
+};
+
+/* Builds the machine from the options: RAM, devices, the loaded kernel or
+ * ROM, and an engine of the given kind (&soft_engine_ops; tests pass a
+ * scripted one).  Returns 0, or -1 with a one-line reason in err (the
+ * machine may be partly built: call machine_destroy anyway). */
+int machine_create(struct machine *m, const struct morph_options *o,
+                   const struct engine_ops *engine, char *err, size_t errlen);
+
+/* Runs the guest until it stops; returns morph's exit status.  Reports
+ * (stop note, crash report, --stats) go to stderr. */
+int machine_run(struct machine *m);
+
+void machine_destroy(struct machine *m);
+
+/* Ends the run loop with status; note (may be NULL) is printed at the end.
+ * The first request wins.  machine_request_stop: any thread, lock not held;
+ * machine_stop_locked: lock held (device callbacks, exit handlers). */
+void machine_request_stop(struct machine *m, int status, const char *note);
+void machine_stop_locked(struct machine *m, int status, const char *note);
+
+#endif

@@ -1,0 +1,249 @@
+/* run_loop.c - process 400: run the engine, dispatch each exit through a
+ * table indexed by exit reason, resume (see machine.h for the locking). */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/soft/soft_engine.h"
+#include "host/terminal.h"
+#include "monitor/crash_report.h"
+#include "monitor/machine.h"
+
+enum { RUN_CONTINUE, RUN_STOP };
+
+typedef int (*exit_handler)(struct machine *m, struct vm_exit *x);
+
+static void add_range_time(struct bus *b, uint64_t addr, uint64_t t0)
+{
+    struct bus_range *r = bus_find(b, addr);
+    if (r)
+        r->handler_ns += host_monotonic_ns() - t0;
+}
+
+static int on_io(struct machine *m, struct vm_exit *x)
+{
+    uint64_t t0 = m->opts->stats ? host_monotonic_ns() : 0;
+    if (x->io.in) {
+        uint64_t v;
+        bus_read(&m->io, x->io.port, x->io.size, &v);
+        x->io.data = (uint32_t)v;
+    } else {
+        bus_write(&m->io, x->io.port, x->io.size, x->io.data);
+    }
+    if (m->opts->stats)
+        add_range_time(&m->io, x->io.port, t0);
+    return RUN_CONTINUE;
+}
+
+static int on_mmio(struct machine *m, struct vm_exit *x)
+{
+    uint64_t t0 = m->opts->stats ? host_monotonic_ns() : 0;
+    if (x->mmio.write)
+        bus_write(&m->mmio, x->mmio.gpa, x->mmio.size, x->mmio.data);
+    else
+        bus_read(&m->mmio, x->mmio.gpa, x->mmio.size, &x->mmio.data);
+    if (m->opts->stats)
+        add_range_time(&m->mmio, x->mmio.gpa, t0);
+    return RUN_CONTINUE;
+}
+
+/* The engine prefilled its own CPUID answer; the monitor has nothing to add yet. */
+static int on_cpuid(struct machine *m, struct vm_exit *x)
+{
+    (void)m;
+    (void)x;
+    return RUN_CONTINUE;
+}
+
+/* No MSR is solicited yet: one that exits anyway is unknown to the machine. */
+static int on_msr(struct machine *m, struct vm_exit *x)
+{
+    (void)m;
+    x->msr.value = 0;
+    x->msr.fault = true;
+    return RUN_CONTINUE;
+}
+
+/* The TSC runs at 1 GHz on the virtual clock. */
+static int on_rdtsc(struct machine *m, struct vm_exit *x)
+{
+    x->rdtsc.value = vclock_now(&m->clock);
+    return RUN_CONTINUE;
+}
+
+/* The CPU halted.  With interrupts disabled nothing can wake it (no NMI
+ * source exists): the machine has stopped.  Otherwise sleep until the PIC
+ * raises INTR; the loop's top then delivers the interrupt, which resumes it. */
+static int on_hlt(struct machine *m, struct vm_exit *x)
+{
+    (void)x;
+    struct cpu_state s;
+    m->engine_ops->get_state(m->engine, &s);
+    if (!(s.eflags & EFL_IF)) {
+        char note[128];
+        snprintf(note, sizeof(note),
+                 "morph: the guest halted with interrupts disabled at EIP=0x%08x; stopping",
+                 s.eip);
+        machine_stop_locked(m, 0, note);
+        return RUN_STOP;
+    }
+    m->vcpu_dispatching = false;
+    while (!pic_intr(&m->dev.pic) && !m->stop)
+        pthread_cond_wait(&m->irq_cond, &m->lock);
+    m->vcpu_dispatching = true;
+    return RUN_CONTINUE;
+}
+
+/* Interrupt window and kicks need nothing: the loop's top looks at INTR. */
+static int on_nothing(struct machine *m, struct vm_exit *x)
+{
+    (void)m;
+    (void)x;
+    return RUN_CONTINUE;
+}
+
+static void print_code_at(struct machine *m, const struct cpu_state *s, uint32_t eip)
+{
+    uint8_t bytes[16];
+    size_t n = guest_read_code(&m->ram, s, eip, bytes, sizeof(bytes));
+    fprintf(stderr, "morph:   bytes at EIP: ");
+    crash_print_bytes(stderr, s, eip, bytes, n);
+    fputc('\n', stderr);
+}
+
+static int on_shutdown(struct machine *m, struct vm_exit *x)
+{
+    struct cpu_state s;
+    m->engine_ops->get_state(m->engine, &s);
+    terminal_restore();
+    fprintf(stderr, "morph: guest triple fault at EIP=0x%08x (%s)\n", x->shutdown.eip,
+            x->shutdown.reason[0] ? x->shutdown.reason : "unknown reason");
+    print_code_at(m, &s, x->shutdown.eip);
+    crash_print_registers(stderr, &s);
+    if (m->engine_ops == &soft_engine_ops) {
+        fprintf(stderr, "  last events:\n");
+        soft_engine_print_recent_events(m->engine, stderr);
+    }
+    machine_stop_locked(m, 1, NULL);
+    return RUN_STOP;
+}
+
+static int on_internal_error(struct machine *m, struct vm_exit *x)
+{
+    struct cpu_state s;
+    m->engine_ops->get_state(m->engine, &s);
+    terminal_restore();
+    fprintf(stderr, "morph: internal error at EIP=0x%08x: %s\n", x->internal.eip,
+            x->internal.reason);
+    fprintf(stderr, "morph:   bytes at EIP: ");
+    size_t n = x->internal.nbytes <= sizeof(x->internal.bytes) ? x->internal.nbytes : 0;
+    crash_print_bytes(stderr, &s, x->internal.eip, x->internal.bytes, n);
+    fputc('\n', stderr);
+    crash_print_registers(stderr, &s);
+    machine_stop_locked(m, 1, NULL);
+    return RUN_STOP;
+}
+
+static const exit_handler exit_handlers[EXIT_REASON_COUNT] = {
+    [EXIT_NONE] = on_nothing,
+    [EXIT_IO] = on_io,
+    [EXIT_MMIO] = on_mmio,
+    [EXIT_CPUID] = on_cpuid,
+    [EXIT_RDMSR] = on_msr,
+    [EXIT_WRMSR] = on_msr,
+    [EXIT_RDTSC] = on_rdtsc,
+    [EXIT_HLT] = on_hlt,
+    [EXIT_IRQ_WINDOW] = on_nothing,
+    [EXIT_KICKED] = on_nothing,
+    [EXIT_SHUTDOWN] = on_shutdown,
+    [EXIT_INTERNAL_ERROR] = on_internal_error,
+};
+
+/* Before each run (lock held): hand a pending PIC interrupt to the CPU, or
+ * ask to be told when it can take one. */
+static void deliver_interrupt(struct machine *m)
+{
+    const struct engine_ops *ops = m->engine_ops;
+    if (!pic_intr(&m->dev.pic)) {
+        if (m->irq_window_requested) {
+            ops->request_interrupt_window(m->engine, false);
+            m->irq_window_requested = false;
+        }
+        return;
+    }
+    if (ops->interrupt_ready(m->engine)) {
+        ops->inject_interrupt(m->engine, pic_acknowledge(&m->dev.pic));
+        if (m->irq_window_requested) {
+            ops->request_interrupt_window(m->engine, false);
+            m->irq_window_requested = false;
+        }
+    } else if (!m->irq_window_requested) {
+        ops->request_interrupt_window(m->engine, true);
+        m->irq_window_requested = true;
+    }
+}
+
+static void dispatch(struct machine *m, struct vm_exit *x)
+{
+    enum exit_reason r = x->reason;
+    if ((unsigned)r >= EXIT_REASON_COUNT) {
+        snprintf(x->internal.reason, sizeof(x->internal.reason),
+                 "the engine returned an unknown exit reason %u", (unsigned)r);
+        x->reason = r = EXIT_INTERNAL_ERROR;
+    }
+    uint64_t t0 = m->opts->stats ? host_monotonic_ns() : 0;
+    exit_handlers[r](m, x);
+    if (m->opts->stats)
+        m->stats.handler_ns[r] += host_monotonic_ns() - t0;
+    m->stats.count[r]++;
+    if (m->opts->trace & TRACE_EXITS)
+        stats_trace_exit(stderr, x);
+}
+
+static void vcpu_loop(struct machine *m)
+{
+    struct vm_exit x;
+    memset(&x, 0, sizeof(x));
+    pthread_mutex_lock(&m->lock);
+    m->vcpu_dispatching = true;
+    while (!m->stop) {
+        deliver_interrupt(m);
+        m->vcpu_dispatching = false;
+        pthread_mutex_unlock(&m->lock);
+
+        x.reason = m->engine_ops->run(m->engine, &x);
+
+        pthread_mutex_lock(&m->lock);
+        m->vcpu_dispatching = true;
+        dispatch(m, &x);
+    }
+    m->vcpu_dispatching = false;
+    pthread_mutex_unlock(&m->lock);
+}
+
+int machine_run(struct machine *m)
+{
+    char err[200];
+    if (terminal_enter_raw(STDIN_FILENO, err, sizeof(err)))
+        fprintf(stderr, "morph: warning: %s\n", err);
+    m->started_ns = host_monotonic_ns();
+    if (event_loop_start(m->loop, err, sizeof(err))) {
+        terminal_restore();
+        fprintf(stderr, "morph: %s\n", err);
+        return 1;
+    }
+    vcpu_loop(m);
+    event_loop_stop(m->loop);
+    terminal_restore();
+    double seconds = (double)(host_monotonic_ns() - m->started_ns) / 1e9;
+
+    if (m->stop_note[0])
+        fprintf(stderr, "%s\n", m->stop_note);
+    if (m->opts->stats) {
+        struct engine_stats es;
+        memset(&es, 0, sizeof(es));
+        m->engine_ops->get_stats(m->engine, &es);
+        stats_report(stderr, &m->stats, &es, seconds, &m->io, &m->mmio);
+    }
+    return m->exit_status;
+}
