@@ -162,6 +162,9 @@ struct cpu {
     unsigned trace;
     uint64_t trace_insn_limit;
     FILE *trace_out;
+    /* Opcodes (512: one-byte map, then 0F) already reported under
+     * TRACE_UNKNOWN, so each unknown opcode warns once (interp_sys.c). */
+    uint32_t unknown_warned[512 / 32];
 
     struct soft_engine *engine;
 
