@@ -1,0 +1,224 @@
+/* interp_bit.c - shifts and rotates, SHLD/SHRD, bit tests and scans,
+ * SETcc, CMOVcc, BSWAP. */
+#include "interp.h"
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+enum shift_op { SH_ROL, SH_ROR, SH_RCL, SH_RCR, SH_SHL, SH_SHR, SH_SAR };
+
+/* D2/D3 take the count from CL; C0/C1 from imm8; D0/D1 decode an imm of 1. */
+static inline unsigned shift_count(const struct cpu *c, const struct insn *i)
+{
+    uint32_t n = (i->opcode & 0xfe) == 0xd2 ? c->s.gpr[REG_ECX] : i->imm;
+    return n & 31;
+}
+
+/* CF and OF of a rotate replace those bits; the other flags stay. */
+static void rotate_flags(struct cpu *c, bool cf, bool of)
+{
+    uint32_t f = lf_arith_flags(c) & ~(EFL_CF | EFL_OF);
+    lf_set_flags(c, f | (cf ? EFL_CF : 0) | (of ? EFL_OF : 0));
+}
+
+ALWAYS_INLINE void shift_rm(struct cpu *c, const struct insn *i, enum shift_op op, unsigned size)
+{
+    unsigned count = shift_count(c, i), bits = size * 8;
+    uint32_t m = size_mask(size), msb = 1u << (bits - 1), ea = 0, a, r;
+    if (i->mod == 3) {
+        a = reg_get(c, i->rm, size);
+    } else {
+        ea = insn_ea(c, i);
+        a = mem_read(c, i->seg, ea, size);
+    }
+    if (count == 0)
+        return;   /* no write, flags unchanged */
+
+    bool cf = false;
+    switch (op) {
+    case SH_ROL: {
+        unsigned t = count & (bits - 1);
+        r = t ? ((a << t) | (a >> (bits - t))) & m : a;
+        cf = r & 1;
+        break;
+    }
+    case SH_ROR: {
+        unsigned t = count & (bits - 1);
+        r = t ? ((a >> t) | (a << (bits - t))) & m : a;
+        cf = r & msb;
+        break;
+    }
+    case SH_RCL:
+    case SH_RCR: {
+        /* Rotate the (bits+1)-bit value CF:a. */
+        unsigned n = bits + 1, t = count % n;
+        uint64_t full = (1ull << n) - 1, v = (uint64_t)cpu_get_cf(c) << bits | a;
+        if (t)
+            v = op == SH_RCL ? ((v << t) | (v >> (n - t))) & full
+                             : ((v >> t) | (v << (n - t))) & full;
+        r = (uint32_t)v & m;
+        cf = (v >> bits) & 1;
+        break;
+    }
+    case SH_SHL: r = (uint32_t)((uint64_t)a << count) & m; break;
+    case SH_SHR: r = a >> count; break;
+    default:     r = (uint32_t)((int32_t)sign_extend(a, size) >> count) & m; break;
+    }
+
+    if (i->mod == 3)
+        reg_set(c, i->rm, size, r);
+    else
+        mem_write(c, i->seg, ea, size, r);
+
+    switch (op) {
+    case SH_ROL:
+    case SH_RCL: rotate_flags(c, cf, !!(r & msb) ^ cf); break;
+    case SH_ROR:
+    case SH_RCR: rotate_flags(c, cf, !!((r ^ (r << 1)) & msb)); break;
+    case SH_SHL: lf_record_aux(c, LF_SHL, size, r, a, 0, count); break;
+    case SH_SHR: lf_record_aux(c, LF_SHR, size, r, a, 0, count); break;
+    default:     lf_record_aux(c, LF_SAR, size, r, a, 0, count); break;
+    }
+}
+
+#define SHIFT_HANDLERS(n, OPC) \
+void op_##n##_Eb(struct cpu *c, const struct insn *i)   { shift_rm(c, i, OPC, 1); } \
+void op_##n##_Ev_w(struct cpu *c, const struct insn *i) { shift_rm(c, i, OPC, 2); } \
+void op_##n##_Ev_d(struct cpu *c, const struct insn *i) { shift_rm(c, i, OPC, 4); }
+
+SHIFT_HANDLERS(rol, SH_ROL)
+SHIFT_HANDLERS(ror, SH_ROR)
+SHIFT_HANDLERS(rcl, SH_RCL)
+SHIFT_HANDLERS(rcr, SH_RCR)
+SHIFT_HANDLERS(shl, SH_SHL)
+SHIFT_HANDLERS(shr, SH_SHR)
+SHIFT_HANDLERS(sar, SH_SAR)
+
+/* ---- SHLD / SHRD (imm8 form: opcode bit 0 clear; CL form: set) ---- */
+static void double_shift(struct cpu *c, const struct insn *i, bool left)
+{
+    unsigned count = ((i->opcode & 1) ? c->s.gpr[REG_ECX] : i->imm) & 31;
+    unsigned size = i->opsize, bits = size * 8;
+    uint32_t ea = 0, a, b = reg_get(c, i->reg, size), r;
+    if (i->mod == 3) {
+        a = reg_get(c, i->rm, size);
+    } else {
+        ea = insn_ea(c, i);
+        a = mem_read(c, i->seg, ea, size);
+    }
+    if (count == 0)
+        return;
+    bool cf;
+    if (bits == 32) {
+        if (left) {
+            uint64_t x = (uint64_t)a << 32 | b;
+            r = (uint32_t)((x << count) >> 32);
+            cf = (x >> (64 - count)) & 1;
+        } else {
+            uint64_t x = (uint64_t)b << 32 | a;
+            r = (uint32_t)(x >> count);
+            cf = (x >> (count - 1)) & 1;
+        }
+    } else {
+        /* 16-bit: counts above 16 are undefined; shift a:b:a like Intel does. */
+        if (left) {
+            uint64_t x = (uint64_t)a << 32 | (uint64_t)b << 16 | a;
+            r = (uint32_t)((x << count) >> 32) & 0xffff;
+            cf = (x >> (48 - count)) & 1;
+        } else {
+            uint64_t x = (uint64_t)a << 32 | (uint64_t)b << 16 | a;
+            r = (uint32_t)(x >> count) & 0xffff;
+            cf = (x >> (count - 1)) & 1;
+        }
+    }
+    if (i->mod == 3)
+        reg_set(c, i->rm, size, r);
+    else
+        mem_write(c, i->seg, ea, size, r);
+    uint32_t msb = 1u << (bits - 1);
+    uint32_t f = flags_szp(r, size) | (cf ? EFL_CF : 0) | (((r ^ a) & msb) ? EFL_OF : 0);
+    lf_set_flags(c, f);
+}
+
+void op_shld(struct cpu *c, const struct insn *i) { double_shift(c, i, true); }
+void op_shrd(struct cpu *c, const struct insn *i) { double_shift(c, i, false); }
+
+/* ---- BT BTS BTR BTC ---- */
+enum bt_op { BT_TEST, BT_SET, BT_RESET, BT_COMPLEMENT };
+
+static void bit_test(struct cpu *c, const struct insn *i, enum bt_op op, uint32_t offset, bool reg_offset)
+{
+    unsigned size = i->opsize, bits = size * 8;
+    uint32_t ea = 0, v;
+    if (i->mod == 3) {
+        v = reg_get(c, i->rm, size);
+    } else {
+        ea = insn_ea(c, i);
+        if (reg_offset) {
+            /* A register offset addresses a bit string: signed, any distance. */
+            int32_t off = (int32_t)sign_extend(offset, size);
+            ea += (uint32_t)((off >> (size == 2 ? 4 : 5)) * (int32_t)size);
+            if (i->adsize == 2)
+                ea &= 0xffff;
+        }
+        v = mem_read(c, i->seg, ea, size);
+    }
+    uint32_t mask = 1u << (offset & (bits - 1));
+    bool cf = v & mask;
+    if (op != BT_TEST) {
+        uint32_t r = op == BT_SET ? v | mask : op == BT_RESET ? v & ~mask : v ^ mask;
+        if (i->mod == 3)
+            reg_set(c, i->rm, size, r);
+        else
+            mem_write(c, i->seg, ea, size, r);
+    }
+    lf_set_flags(c, (lf_arith_flags(c) & ~EFL_CF) | (cf ? EFL_CF : 0));
+}
+
+void op_bt_EvGv(struct cpu *c, const struct insn *i)
+{
+    bit_test(c, i, (enum bt_op)((i->opcode >> 3) & 3), reg_get(c, i->reg, i->opsize), true);
+}
+
+void op_bt_EvIb(struct cpu *c, const struct insn *i)
+{
+    bit_test(c, i, (enum bt_op)(i->reg - 4), i->imm, false);
+}
+
+/* ---- BSF / BSR: ZF = (source == 0), destination unchanged then ---- */
+static void bit_scan(struct cpu *c, const struct insn *i, bool reverse)
+{
+    uint32_t v = rm_read(c, i, i->opsize);
+    uint32_t f = lf_arith_flags(c) & ~EFL_ZF;
+    if (v == 0) {
+        lf_set_flags(c, f | EFL_ZF);
+        return;
+    }
+    uint32_t idx = reverse ? 31u - (uint32_t)__builtin_clz(v) : (uint32_t)__builtin_ctz(v);
+    reg_set(c, i->reg, i->opsize, idx);
+    lf_set_flags(c, f);
+}
+
+void op_bsf(struct cpu *c, const struct insn *i) { bit_scan(c, i, false); }
+void op_bsr(struct cpu *c, const struct insn *i) { bit_scan(c, i, true); }
+
+/* ---- SETcc / CMOVcc / BSWAP ---- */
+void op_setcc(struct cpu *c, const struct insn *i)
+{
+    rm_write(c, i, 1, cpu_cond(c, i->opcode & 15));
+}
+
+void op_cmov(struct cpu *c, const struct insn *i)
+{
+    uint32_t v = rm_read(c, i, i->opsize);   /* the source is read even when false */
+    if (cpu_cond(c, i->opcode & 15))
+        reg_set(c, i->reg, i->opsize, v);
+}
+
+void op_bswap(struct cpu *c, const struct insn *i)
+{
+    unsigned r = i->opcode & 7;
+    if (i->opsize == 4)
+        c->s.gpr[r] = __builtin_bswap32(c->s.gpr[r]);
+    else
+        set_reg16(c, r, 0);   /* undefined for 16 bits; hardware gives 0 */
+}

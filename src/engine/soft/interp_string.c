@@ -1,0 +1,106 @@
+/* interp_string.c - MOVS CMPS SCAS LODS STOS INS OUTS with REP/REPE/REPNE.
+ *
+ * A REP instruction runs at most REP_BATCH iterations per call and then
+ * leaves EIP at itself, so the run loop sees interrupts and kicks during a
+ * long run.  An iteration that went through port I/O or MMIO (the replay log
+ * is not empty) also ends the call: the log holds one instruction's accesses,
+ * and each element of a REP INS/OUTS is its own exit. */
+#include "interp.h"
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define REP_BATCH 4096
+
+enum str_op { STR_MOVS, STR_CMPS, STR_SCAS, STR_LODS, STR_STOS, STR_INS, STR_OUTS };
+
+static inline unsigned str_size(const struct insn *i)
+{
+    return (i->opcode & 1) ? i->opsize : 1;
+}
+
+/* One element; returns ZF for CMPS/SCAS. */
+ALWAYS_INLINE bool str_step(struct cpu *c, const struct insn *i, enum str_op op,
+                            unsigned size, int32_t step)
+{
+    uint32_t si = areg(c, i, REG_ESI), di = areg(c, i, REG_EDI), a, b;
+    switch (op) {
+    case STR_MOVS:
+        a = mem_read(c, i->seg, si, size);
+        mem_write(c, SEG_ES, di, size, a);
+        set_areg(c, i, REG_ESI, si + (uint32_t)step);
+        set_areg(c, i, REG_EDI, di + (uint32_t)step);
+        return false;
+    case STR_CMPS:
+        a = mem_read(c, i->seg, si, size);
+        b = mem_read(c, SEG_ES, di, size);
+        set_areg(c, i, REG_ESI, si + (uint32_t)step);
+        set_areg(c, i, REG_EDI, di + (uint32_t)step);
+        lf_record(c, LF_SUB, size, (a - b) & size_mask(size), a, b);
+        return a == b;
+    case STR_SCAS:
+        a = reg_get(c, REG_EAX, size);
+        b = mem_read(c, SEG_ES, di, size);
+        set_areg(c, i, REG_EDI, di + (uint32_t)step);
+        lf_record(c, LF_SUB, size, (a - b) & size_mask(size), a, b);
+        return a == b;
+    case STR_LODS:
+        a = mem_read(c, i->seg, si, size);
+        reg_set(c, REG_EAX, size, a);
+        set_areg(c, i, REG_ESI, si + (uint32_t)step);
+        return false;
+    case STR_STOS:
+        mem_write(c, SEG_ES, di, size, reg_get(c, REG_EAX, size));
+        set_areg(c, i, REG_EDI, di + (uint32_t)step);
+        return false;
+    case STR_INS:
+        /* Check the destination first: a fault after the port read would
+         * repeat the read on restart. */
+        cpu_check_write(c, SEG_ES, di, size);
+        a = cpu_io_in(c, (uint16_t)c->s.gpr[REG_EDX], size);
+        mem_write(c, SEG_ES, di, size, a);
+        set_areg(c, i, REG_EDI, di + (uint32_t)step);
+        return false;
+    default: /* STR_OUTS */
+        a = mem_read(c, i->seg, si, size);
+        cpu_io_out(c, (uint16_t)c->s.gpr[REG_EDX], size, a);
+        set_areg(c, i, REG_ESI, si + (uint32_t)step);
+        return false;
+    }
+}
+
+ALWAYS_INLINE void str_run(struct cpu *c, const struct insn *i, enum str_op op)
+{
+    unsigned size = str_size(i);
+    int32_t step = (c->eflags_rest & EFL_DF) ? -(int32_t)size : (int32_t)size;
+    if (!(i->prefixes & (PFX_REP | PFX_REPNE))) {
+        str_step(c, i, op, size, step);
+        return;
+    }
+    bool compare = op == STR_CMPS || op == STR_SCAS;
+    for (unsigned n = 0;; n++) {
+        uint32_t count = areg(c, i, REG_ECX);
+        if (count == 0)
+            return;
+        if (n == REP_BATCH) {
+            c->s.eip = c->insn_eip;   /* come back for the rest */
+            return;
+        }
+        bool zf = str_step(c, i, op, size, step);
+        set_areg(c, i, REG_ECX, count - 1);
+        if (compare && zf != !!(i->prefixes & PFX_REP))
+            return;                   /* REPE stops on a mismatch, REPNE on a match */
+        if (count == 1)
+            return;
+        if (c->log.count) {
+            c->s.eip = c->insn_eip;
+            return;
+        }
+    }
+}
+
+void op_movs(struct cpu *c, const struct insn *i) { str_run(c, i, STR_MOVS); }
+void op_cmps(struct cpu *c, const struct insn *i) { str_run(c, i, STR_CMPS); }
+void op_scas(struct cpu *c, const struct insn *i) { str_run(c, i, STR_SCAS); }
+void op_lods(struct cpu *c, const struct insn *i) { str_run(c, i, STR_LODS); }
+void op_stos(struct cpu *c, const struct insn *i) { str_run(c, i, STR_STOS); }
+void op_ins(struct cpu *c, const struct insn *i)  { str_run(c, i, STR_INS); }
+void op_outs(struct cpu *c, const struct insn *i) { str_run(c, i, STR_OUTS); }
