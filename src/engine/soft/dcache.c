@@ -1,0 +1,177 @@
+/* dcache.c - the decoded-instruction cache.
+ *
+ * Decoded instructions are kept per guest-physical page and looked up by
+ * the guest-physical address of their first byte and the code size (CS.D),
+ * so executing cached code is: TLB lookup of EIP, page lookup, index.  A
+ * bitmap over all guest-physical pages says which pages hold decoded code;
+ * the MMU leaves TLB write tags of such pages invalid so a guest write
+ * reaches the slow path, which drops the page (self-modifying code).
+ * Instructions that span two pages are never cached (see soft_engine.c).
+ *
+ * A dropped page may still hold the instruction being executed (it wrote
+ * its own page), so pages are only retired and freed at dcache_reclaim,
+ * which the run loop calls between instructions. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/soft/decode.h"
+#include "engine/soft/soft_priv.h"
+
+#define PAGE_BUCKETS 4096u
+#define MAX_TOTAL_SLOTS (1u << 21)   /* beyond this the whole cache is dropped */
+
+struct dslot {
+    bool code32;
+    struct insn insn;
+};
+
+struct dpage {
+    uint32_t pfn;
+    struct dpage *next;          /* hash chain, or the retired list */
+    struct dslot *slots;
+    unsigned n, cap;
+    uint16_t idx[4096];          /* slot index + 1 for each byte offset; 0: none */
+};
+
+struct dcache {
+    struct dpage *bucket[PAGE_BUCKETS];
+    struct dpage *last;          /* the page of the previous lookup */
+    struct dpage *retired;
+    unsigned total_slots;
+    uint64_t code_bits[(1u << 20) / 64];
+};
+
+struct dcache *dcache_create(void)
+{
+    return calloc(1, sizeof(struct dcache));
+}
+
+static void page_free(struct dpage *p)
+{
+    free(p->slots);
+    free(p);
+}
+
+void dcache_reclaim(struct dcache *d)
+{
+    while (d->retired) {
+        struct dpage *p = d->retired;
+        d->retired = p->next;
+        page_free(p);
+    }
+}
+
+void dcache_invalidate_all(struct dcache *d)
+{
+    for (unsigned b = 0; b < PAGE_BUCKETS; b++) {
+        while (d->bucket[b]) {
+            struct dpage *p = d->bucket[b];
+            d->bucket[b] = p->next;
+            p->next = d->retired;
+            d->retired = p;
+        }
+    }
+    memset(d->code_bits, 0, sizeof(d->code_bits));
+    d->last = NULL;
+    d->total_slots = 0;
+}
+
+void dcache_destroy(struct dcache *d)
+{
+    if (!d)
+        return;
+    dcache_invalidate_all(d);
+    dcache_reclaim(d);
+    free(d);
+}
+
+bool dcache_page_has_code(const struct dcache *d, uint32_t pfn)
+{
+    pfn &= 0xfffffu;
+    return (d->code_bits[pfn / 64] >> (pfn % 64)) & 1;
+}
+
+static struct dpage *page_find(struct dcache *d, uint32_t pfn)
+{
+    if (d->last && d->last->pfn == pfn)
+        return d->last;
+    for (struct dpage *p = d->bucket[pfn % PAGE_BUCKETS]; p; p = p->next) {
+        if (p->pfn == pfn) {
+            d->last = p;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+const struct insn *dcache_lookup(struct dcache *d, uint32_t phys, bool code32)
+{
+    struct dpage *p = page_find(d, phys >> 12);
+    if (!p)
+        return NULL;
+    unsigned k = p->idx[phys & 0xfffu];
+    if (!k || p->slots[k - 1].code32 != code32)
+        return NULL;
+    return &p->slots[k - 1].insn;
+}
+
+void dcache_invalidate_page(struct dcache *d, uint32_t pfn)
+{
+    pfn &= 0xfffffu;
+    if (!dcache_page_has_code(d, pfn))
+        return;
+    d->code_bits[pfn / 64] &= ~(1ull << (pfn % 64));
+    struct dpage **pp = &d->bucket[pfn % PAGE_BUCKETS];
+    while (*pp && (*pp)->pfn != pfn)
+        pp = &(*pp)->next;
+    struct dpage *p = *pp;
+    if (!p)
+        return;
+    *pp = p->next;
+    d->total_slots -= p->n;
+    p->next = d->retired;
+    d->retired = p;
+    if (d->last == p)
+        d->last = NULL;
+}
+
+const struct insn *dcache_insert(struct dcache *d, uint32_t phys, bool code32,
+                                 const struct insn *i, bool *new_page)
+{
+    *new_page = false;
+    if (d->total_slots >= MAX_TOTAL_SLOTS) {
+        dcache_invalidate_all(d);
+        *new_page = true;
+    }
+    uint32_t pfn = phys >> 12;
+    struct dpage *p = page_find(d, pfn);
+    if (!p) {
+        p = calloc(1, sizeof(*p));
+        if (!p)
+            return NULL;
+        p->pfn = pfn;
+        p->next = d->bucket[pfn % PAGE_BUCKETS];
+        d->bucket[pfn % PAGE_BUCKETS] = p;
+        d->code_bits[(pfn & 0xfffffu) / 64] |= 1ull << (pfn % 64);
+        d->last = p;
+        *new_page = true;
+    }
+    if (p->n == p->cap) {
+        if (p->cap >= 0xffffu)
+            return NULL;   /* pathological re-decoding: run uncached */
+        unsigned cap = p->cap ? p->cap * 2 : 64;
+        if (cap > 0xffffu)
+            cap = 0xffffu;
+        struct dslot *s = realloc(p->slots, cap * sizeof(*s));
+        if (!s)
+            return NULL;
+        p->slots = s;
+        p->cap = cap;
+    }
+    struct dslot *s = &p->slots[p->n++];
+    s->code32 = code32;
+    s->insn = *i;
+    p->idx[phys & 0xfffu] = (uint16_t)p->n;
+    d->total_slots++;
+    return &s->insn;
+}

@@ -1,0 +1,542 @@
+/* seg.c - segmentation: segment register loads with the protected-mode
+ * checks, far transfers (JMP/CALL/RET/IRET), LLDT/LTR, I/O permission, and
+ * the mode bits derived from CR0/EFLAGS/CS/SS.
+ *
+ * Not implemented yet (each raises #GP cleanly or an internal error, noted
+ * where it happens): task switches (task gates, TSS selectors, IRET with NT),
+ * call gates that change privilege, IRET to virtual-8086 mode. */
+#include "engine/soft/mem.h"
+#include "engine/soft/soft_priv.h"
+
+#define DESC_S(d)     (((d) >> 44) & 1)
+#define DESC_TYPE(d)  ((unsigned)(((d) >> 40) & 0xf))
+#define DESC_DPL(d)   ((unsigned)(((d) >> 45) & 3))
+#define DESC_P(d)     (((d) >> 47) & 1)
+#define DESC_CODE(d)  (DESC_TYPE(d) & 8)
+#define DESC_CONF(d)  (DESC_TYPE(d) & 4)  /* code: conforming */
+#define DESC_RW(d)    (DESC_TYPE(d) & 2)
+
+#define SEL_ERR(sel)  ((uint32_t)((sel) & 0xfffcu))
+
+static unsigned iopl(const struct cpu *c)
+{
+    return (c->eflags_rest & EFL_IOPL) >> 12;
+}
+
+/* ---- derived state ---- */
+
+void seg_update_fast(struct cpu *c, int sreg)
+{
+    const struct seg_cache *s = &c->s.seg[sreg];
+    int64_t rmax = s->limit, wmax = s->limit;
+    if (c->pe && !c->v86) {
+        if (s->attr & SEGA_UNUSABLE) {
+            rmax = wmax = -1;
+        } else if (s->attr & SEGA_CODE) {
+            wmax = -1;
+            if (!(s->attr & SEGA_RW))
+                rmax = -1;
+        } else {
+            if (!(s->attr & SEGA_RW))
+                wmax = -1;
+            if (s->attr & SEGA_DC)
+                rmax = wmax = -1;   /* expand-down: slow path checks */
+        }
+    }
+    c->seg_rmax[sreg] = rmax;
+    c->seg_wmax[sreg] = wmax;
+}
+
+void cpu_mode_changed(struct cpu *c)
+{
+    c->pe = (c->s.cr0 & CR0_PE) != 0;
+    c->pg = c->pe && (c->s.cr0 & CR0_PG);
+    c->v86 = c->pe && (c->eflags_rest & EFL_VM);
+    if (!c->pe)
+        c->cpl = 0;
+    else if (c->v86)
+        c->cpl = 3;
+    else
+        c->cpl = (uint8_t)((c->s.seg[SEG_SS].attr & SEGA_DPL_MASK) >> SEGA_DPL_SHIFT);
+    bool prot = c->pe && !c->v86;
+    c->code32 = prot && (c->s.seg[SEG_CS].attr & SEGA_DB);
+    c->stack32 = prot && (c->s.seg[SEG_SS].attr & SEGA_DB);
+    for (int k = 0; k < SEG_COUNT; k++)
+        seg_update_fast(c, k);
+}
+
+/* ---- descriptors ---- */
+
+bool seg_read_descriptor(struct cpu *c, uint16_t sel, uint64_t *desc)
+{
+    uint32_t base, limit;
+    if (sel & 4) {
+        if ((c->s.ldtr.selector & ~3u) == 0 || (c->s.ldtr.attr & SEGA_UNUSABLE))
+            return false;
+        base = c->s.ldtr.base;
+        limit = c->s.ldtr.limit;
+    } else {
+        base = c->s.gdtr.base;
+        limit = c->s.gdtr.limit;
+    }
+    uint32_t off = sel & ~7u;
+    if (off + 7 > limit)
+        return false;
+    uint32_t lo = cpu_lin_read(c, base + off, 4, true);
+    uint32_t hi = cpu_lin_read(c, base + off + 4, 4, true);
+    *desc = lo | ((uint64_t)hi << 32);
+    return true;
+}
+
+void seg_from_descriptor(struct seg_cache *sc, uint16_t sel, uint64_t d)
+{
+    sc->selector = sel;
+    sc->base = (uint32_t)(((d >> 16) & 0xffffffu) | (((d >> 56) & 0xffu) << 24));
+    uint32_t limit = (uint32_t)((d & 0xffffu) | (((d >> 48) & 0xfu) << 16));
+    sc->attr = (uint32_t)((d >> 40) & 0xf0ffu);
+    if (sc->attr & SEGA_G)
+        limit = (limit << 12) | 0xfffu;
+    sc->limit = limit;
+}
+
+void seg_set_accessed(struct cpu *c, uint16_t sel, uint64_t desc)
+{
+    if (desc & (1ull << 40))
+        return;
+    uint32_t base = (sel & 4) ? c->s.ldtr.base : c->s.gdtr.base;
+    uint32_t lin = base + (sel & ~7u) + 5;
+    cpu_lin_write(c, lin, 1, (uint32_t)((desc >> 40) & 0xff) | 1u, true);
+}
+
+/* Fetch descriptor or #GP(sel). */
+static uint64_t fetch_or_gp(struct cpu *c, uint16_t sel)
+{
+    uint64_t d;
+    if (!seg_read_descriptor(c, sel, &d))
+        cpu_gp(c, SEL_ERR(sel));
+    return d;
+}
+
+void seg_check_stack(struct cpu *c, uint16_t sel, unsigned dpl, int vector, uint32_t ext,
+                     struct seg_cache *out, uint64_t *descp)
+{
+    if ((sel & ~3u) == 0)
+        cpu_raise(c, vector, ext);
+    uint64_t d;
+    if (!seg_read_descriptor(c, sel, &d))
+        cpu_raise(c, vector, SEL_ERR(sel) | ext);
+    if ((sel & 3) != dpl || !DESC_S(d) || DESC_CODE(d) || !DESC_RW(d) || DESC_DPL(d) != dpl)
+        cpu_raise(c, vector, SEL_ERR(sel) | ext);
+    if (!DESC_P(d))
+        cpu_raise(c, EXC_SS, SEL_ERR(sel) | ext);
+    seg_from_descriptor(out, sel, d);
+    *descp = d;
+}
+
+void seg_tss_stack(struct cpu *c, unsigned dpl, uint16_t *ss, uint32_t *esp, uint32_t ext)
+{
+    const struct seg_cache *tr = &c->s.tr;
+    unsigned type = tr->attr & SEGA_TYPE_MASK;
+    bool tss32 = (type & 8) != 0;
+    uint32_t off = tss32 ? 4 + dpl * 8 : 2 + dpl * 4;
+    unsigned width = tss32 ? 4 : 2;
+    if (off + width + 2 - 1 > tr->limit || (c->s.tr.selector & ~3u) == 0)
+        cpu_ts(c, SEL_ERR(tr->selector) | ext);
+    *esp = cpu_lin_read(c, tr->base + off, width, true);
+    *ss = (uint16_t)cpu_lin_read(c, tr->base + off + width, 2, true);
+}
+
+void stack_build_push(struct cpu *c, struct stack_build *sb, uint32_t v, unsigned size)
+{
+    bool big = (sb->ss.attr & SEGA_DB) != 0;
+    uint32_t mask = big ? 0xffffffffu : 0xffffu;
+    uint32_t sp = (sb->esp - size) & mask;
+    uint64_t last = (uint64_t)sp + size - 1;
+    bool bad;
+    if ((sb->ss.attr & (SEGA_CODE | SEGA_DC)) == SEGA_DC)
+        bad = sp <= sb->ss.limit || last > (big ? 0xffffffffu : 0xffffu);
+    else
+        bad = last > sb->ss.limit;
+    if (bad)
+        cpu_ss_fault(c, sb->fault_err);
+    cpu_lin_write(c, sb->ss.base + sp, size, v, sb->system);
+    sb->esp = (sb->esp & ~mask) | sp;
+}
+
+/* ---- segment register loads ---- */
+
+static void load_real(struct cpu *c, int sreg, uint16_t sel)
+{
+    struct seg_cache *s = &c->s.seg[sreg];
+    s->selector = sel;
+    s->base = (uint32_t)sel << 4;
+    if (c->v86) {
+        s->limit = 0xffff;
+        s->attr = (sreg == SEG_CS ? 0xfbu : 0xf3u);
+    } else if (s->attr & SEGA_UNUSABLE) {
+        /* Real mode keeps limit and attributes (big real mode), but a
+         * register left null by protected mode becomes usable again. */
+        s->limit = 0xffff;
+        s->attr = (sreg == SEG_CS ? 0x9bu : 0x93u);
+    } else {
+        s->attr |= SEGA_P;
+    }
+}
+
+void cpu_load_seg(struct cpu *c, int sreg, uint16_t sel)
+{
+    if (sreg == SEG_CS)
+        cpu_internal_error(c, "cpu_load_seg(CS) is not a valid operation; use a far transfer");
+    if (!c->pe || c->v86) {
+        load_real(c, sreg, sel);
+    } else if (sreg == SEG_SS) {
+        if ((sel & ~3u) == 0)
+            cpu_gp(c, 0);
+        struct seg_cache sc;
+        uint64_t d;
+        seg_check_stack(c, sel, c->cpl, EXC_GP, 0, &sc, &d);
+        seg_set_accessed(c, sel, d);
+        sc.attr |= SEGA_ACCESSED;
+        c->s.seg[SEG_SS] = sc;
+    } else if ((sel & ~3u) == 0) {
+        struct seg_cache *s = &c->s.seg[sreg];
+        s->selector = sel;
+        s->base = 0;
+        s->limit = 0;
+        s->attr = SEGA_UNUSABLE;
+    } else {
+        uint64_t d = fetch_or_gp(c, sel);
+        if (!DESC_S(d) || (DESC_CODE(d) && !DESC_RW(d)))
+            cpu_gp(c, SEL_ERR(sel));
+        if (!(DESC_CODE(d) && DESC_CONF(d))) {
+            if ((sel & 3u) > DESC_DPL(d) || c->cpl > DESC_DPL(d))
+                cpu_gp(c, SEL_ERR(sel));
+        }
+        if (!DESC_P(d))
+            cpu_np(c, SEL_ERR(sel));
+        seg_set_accessed(c, sel, d);
+        seg_from_descriptor(&c->s.seg[sreg], sel, d | (1ull << 40));
+    }
+    if (sreg == SEG_SS) {
+        c->s.events.interrupt_shadow = 1;
+        cpu_mode_changed(c);
+    } else {
+        seg_update_fast(c, sreg);
+    }
+}
+
+void seg_null_inaccessible(struct cpu *c)
+{
+    static const int data_regs[] = { SEG_ES, SEG_DS, SEG_FS, SEG_GS };
+    for (unsigned k = 0; k < 4; k++) {
+        struct seg_cache *s = &c->s.seg[data_regs[k]];
+        if (s->attr & SEGA_UNUSABLE)
+            continue;
+        unsigned dpl = (s->attr & SEGA_DPL_MASK) >> SEGA_DPL_SHIFT;
+        bool conforming_code = (s->attr & (SEGA_CODE | SEGA_DC)) == (SEGA_CODE | SEGA_DC);
+        if (!conforming_code && dpl < c->cpl) {
+            s->selector = 0;
+            s->base = 0;
+            s->limit = 0;
+            s->attr = SEGA_UNUSABLE;
+            seg_update_fast(c, data_regs[k]);
+        }
+    }
+}
+
+/* ---- far transfers ---- */
+
+static void set_real_cs(struct cpu *c, uint16_t sel, uint32_t eip)
+{
+    load_real(c, SEG_CS, sel);
+    c->s.eip = eip;
+    cpu_mode_changed(c);
+}
+
+/* Code segment checks for JMP/CALL to a code descriptor at the current CPL. */
+static void check_code_same_priv(struct cpu *c, uint16_t sel, uint64_t d)
+{
+    if (!DESC_S(d) || !DESC_CODE(d))
+        cpu_gp(c, SEL_ERR(sel));
+    if (DESC_CONF(d)) {
+        if (DESC_DPL(d) > c->cpl)
+            cpu_gp(c, SEL_ERR(sel));
+    } else if ((sel & 3u) > c->cpl || DESC_DPL(d) != c->cpl) {
+        cpu_gp(c, SEL_ERR(sel));
+    }
+    if (!DESC_P(d))
+        cpu_np(c, SEL_ERR(sel));
+}
+
+/* Commit CS (RPL = new cpl) and EIP after all checks passed. */
+static void commit_cs(struct cpu *c, uint16_t sel, uint64_t d, uint32_t eip, unsigned cpl)
+{
+    struct seg_cache sc;
+    seg_from_descriptor(&sc, (uint16_t)((sel & ~3u) | cpl), d | (1ull << 40));
+    if (eip > sc.limit)
+        cpu_gp(c, 0);
+    seg_set_accessed(c, sel, d);
+    c->s.seg[SEG_CS] = sc;
+    c->s.eip = eip;
+}
+
+/* Resolve a far JMP/CALL target: a code segment or a call gate to one at
+ * the same privilege.  Returns the code descriptor, selector and offset. */
+static uint64_t resolve_far_target(struct cpu *c, uint16_t *sel, uint32_t *off, bool *via_gate16)
+{
+    *via_gate16 = false;
+    if ((*sel & ~3u) == 0)
+        cpu_gp(c, 0);
+    uint64_t d = fetch_or_gp(c, *sel);
+    if (DESC_S(d)) {
+        check_code_same_priv(c, *sel, d);
+        return d;
+    }
+    unsigned type = DESC_TYPE(d);
+    if (type == 0x4 || type == 0xc) {
+        if (DESC_DPL(d) < c->cpl || DESC_DPL(d) < (*sel & 3u))
+            cpu_gp(c, SEL_ERR(*sel));
+        if (!DESC_P(d))
+            cpu_np(c, SEL_ERR(*sel));
+        uint16_t tsel = (uint16_t)(d >> 16);
+        uint32_t toff = (uint32_t)(d & 0xffffu);
+        if (type == 0xc)
+            toff |= (uint32_t)((d >> 32) & 0xffff0000u);
+        else
+            *via_gate16 = true;
+        if ((tsel & ~3u) == 0)
+            cpu_gp(c, 0);
+        uint64_t td = fetch_or_gp(c, tsel);
+        if (!DESC_S(td) || !DESC_CODE(td) || DESC_DPL(td) > c->cpl)
+            cpu_gp(c, SEL_ERR(tsel));
+        if (!DESC_CONF(td) && DESC_DPL(td) < c->cpl)
+            /* Call gates to an inner privilege level (stack switch with
+             * parameter copy) are not implemented yet. */
+            cpu_gp(c, SEL_ERR(*sel));
+        if (!DESC_P(td))
+            cpu_np(c, SEL_ERR(tsel));
+        *sel = (uint16_t)((tsel & ~3u) | c->cpl);
+        *off = toff;
+        return td;
+    }
+    /* Task gates and TSS selectors: task switching is not implemented. */
+    cpu_gp(c, SEL_ERR(*sel));
+}
+
+void cpu_far_jmp(struct cpu *c, uint16_t sel, uint32_t offset)
+{
+    if (!c->pe || c->v86) {
+        if (offset > c->s.seg[SEG_CS].limit && !c->v86)
+            cpu_gp(c, 0);
+        set_real_cs(c, sel, offset);
+        return;
+    }
+    bool gate16;
+    uint64_t d = resolve_far_target(c, &sel, &offset, &gate16);
+    commit_cs(c, sel, d, offset, c->cpl);
+    cpu_mode_changed(c);
+}
+
+void cpu_far_call(struct cpu *c, uint16_t sel, uint32_t offset, int opsize)
+{
+    uint32_t ret_eip = c->s.eip;
+    uint16_t ret_cs = c->s.seg[SEG_CS].selector;
+    if (!c->pe || c->v86) {
+        cpu_stack_poke(c, (uint32_t)opsize, (unsigned)opsize, ret_cs);
+        cpu_stack_poke(c, 2u * (uint32_t)opsize, (unsigned)opsize, ret_eip);
+        if (offset > c->s.seg[SEG_CS].limit)
+            cpu_gp(c, 0);
+        set_real_cs(c, sel, offset);
+        cpu_stack_adjust(c, -2 * opsize);
+        return;
+    }
+    bool gate16;
+    uint64_t d = resolve_far_target(c, &sel, &offset, &gate16);
+    if (gate16)
+        opsize = 2;
+    cpu_stack_poke(c, (uint32_t)opsize, (unsigned)opsize, ret_cs);
+    cpu_stack_poke(c, 2u * (uint32_t)opsize, (unsigned)opsize, ret_eip);
+    commit_cs(c, sel, d, offset, c->cpl);
+    cpu_stack_adjust(c, -2 * opsize);
+    cpu_mode_changed(c);
+}
+
+/* Checks of the CS popped by RET/IRET.  Returns the descriptor. */
+static uint64_t check_return_cs(struct cpu *c, uint16_t sel)
+{
+    if ((sel & ~3u) == 0)
+        cpu_gp(c, 0);
+    unsigned rpl = sel & 3u;
+    if (rpl < c->cpl)
+        cpu_gp(c, SEL_ERR(sel));
+    uint64_t d = fetch_or_gp(c, sel);
+    if (!DESC_S(d) || !DESC_CODE(d))
+        cpu_gp(c, SEL_ERR(sel));
+    if (DESC_CONF(d) ? DESC_DPL(d) > rpl : DESC_DPL(d) != rpl)
+        cpu_gp(c, SEL_ERR(sel));
+    if (!DESC_P(d))
+        cpu_np(c, SEL_ERR(sel));
+    return d;
+}
+
+/* Return to an outer privilege level: SS:ESP were popped at `depth`. */
+static void return_outer(struct cpu *c, uint16_t cs_sel, uint64_t cs_d, uint32_t eip,
+                         uint32_t depth, int opsize, uint16_t imm)
+{
+    unsigned rpl = cs_sel & 3u;
+    uint32_t new_esp = cpu_stack_peek(c, depth + imm, (unsigned)opsize);
+    uint16_t ss_sel = (uint16_t)cpu_stack_peek(c, depth + imm + (uint32_t)opsize, (unsigned)opsize);
+    struct seg_cache ss;
+    uint64_t ss_d;
+    seg_check_stack(c, ss_sel, rpl, EXC_GP, 0, &ss, &ss_d);
+    commit_cs(c, cs_sel, cs_d, eip, rpl);
+    seg_set_accessed(c, ss_sel, ss_d);
+    ss.attr |= SEGA_ACCESSED;
+    c->s.seg[SEG_SS] = ss;
+    new_esp += imm;
+    if (ss.attr & SEGA_DB)
+        c->s.gpr[REG_ESP] = new_esp;
+    else
+        c->s.gpr[REG_ESP] = (c->s.gpr[REG_ESP] & 0xffff0000u) | (new_esp & 0xffffu);
+    cpu_mode_changed(c);
+    seg_null_inaccessible(c);
+}
+
+void cpu_far_ret(struct cpu *c, int opsize, uint16_t imm)
+{
+    uint32_t eip = cpu_stack_peek(c, 0, (unsigned)opsize);
+    uint16_t sel = (uint16_t)cpu_stack_peek(c, (uint32_t)opsize, (unsigned)opsize);
+    if (!c->pe || c->v86) {
+        if (eip > c->s.seg[SEG_CS].limit)
+            cpu_gp(c, 0);
+        set_real_cs(c, sel, eip);
+        cpu_stack_adjust(c, 2 * opsize + imm);
+        return;
+    }
+    uint64_t d = check_return_cs(c, sel);
+    if ((sel & 3u) == c->cpl) {
+        commit_cs(c, sel, d, eip, c->cpl);
+        cpu_stack_adjust(c, 2 * opsize + imm);
+        cpu_mode_changed(c);
+    } else {
+        return_outer(c, sel, d, eip, 2u * (uint32_t)opsize, opsize, imm);
+    }
+}
+
+void cpu_iret(struct cpu *c, int opsize)
+{
+    unsigned size = (unsigned)opsize;
+    if (c->pe && !c->v86 && (c->eflags_rest & EFL_NT))
+        cpu_internal_error(c, "IRET with EFLAGS.NT (task return) is not implemented");
+    if (c->v86 && iopl(c) < 3)
+        cpu_gp(c, 0);
+    uint32_t eip = cpu_stack_peek(c, 0, size);
+    uint16_t sel = (uint16_t)cpu_stack_peek(c, size, size);
+    uint32_t flags = cpu_stack_peek(c, 2 * size, size);
+    c->s.events.nmi_blocked = false;
+
+    if (!c->pe || c->v86) {
+        uint32_t mask;
+        if (c->v86)
+            mask = (size == 4 ? 0x254dd5u : 0x4dd5u) | EFL_IF;   /* IOPL stays */
+        else
+            mask = size == 4 ? 0x257fd5u : 0x7fd5u;
+        if (eip > c->s.seg[SEG_CS].limit)
+            cpu_gp(c, 0);
+        set_real_cs(c, sel, eip);
+        cpu_set_eflags(c, flags, mask);
+        cpu_stack_adjust(c, 3 * opsize);
+        cpu_mode_changed(c);
+        return;
+    }
+    if (size == 4 && (flags & EFL_VM) && c->cpl == 0)
+        cpu_internal_error(c, "IRET to virtual-8086 mode is not implemented");
+
+    uint32_t mask = EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_TF | EFL_DF | EFL_OF | EFL_NT;
+    if (size == 4)
+        mask |= EFL_RF | EFL_AC | EFL_ID;
+    if (c->cpl <= iopl(c))
+        mask |= EFL_IF;
+    if (c->cpl == 0)
+        mask |= EFL_IOPL | (size == 4 ? EFL_VIF | EFL_VIP : 0);
+
+    uint64_t d = check_return_cs(c, sel);
+    if ((sel & 3u) == c->cpl) {
+        commit_cs(c, sel, d, eip, c->cpl);
+        cpu_set_eflags(c, flags, mask);
+        cpu_stack_adjust(c, 3 * opsize);
+        cpu_mode_changed(c);
+    } else {
+        return_outer(c, sel, d, eip, 3 * size, opsize, 0);
+        cpu_set_eflags(c, flags, mask);
+        cpu_mode_changed(c);
+    }
+}
+
+/* ---- LLDT / LTR ---- */
+
+static void system_insn_checks(struct cpu *c)
+{
+    if (!c->pe || c->v86)
+        cpu_ud(c);
+    if (c->cpl != 0)
+        cpu_gp(c, 0);
+}
+
+void cpu_lldt(struct cpu *c, uint16_t sel)
+{
+    system_insn_checks(c);
+    if ((sel & ~3u) == 0) {
+        c->s.ldtr.selector = sel;
+        c->s.ldtr.base = 0;
+        c->s.ldtr.limit = 0;
+        c->s.ldtr.attr = SEGA_UNUSABLE;
+        return;
+    }
+    if (sel & 4)
+        cpu_gp(c, SEL_ERR(sel));
+    uint64_t d = fetch_or_gp(c, sel);
+    if (DESC_S(d) || DESC_TYPE(d) != 2)
+        cpu_gp(c, SEL_ERR(sel));
+    if (!DESC_P(d))
+        cpu_np(c, SEL_ERR(sel));
+    seg_from_descriptor(&c->s.ldtr, sel, d);
+}
+
+void cpu_ltr(struct cpu *c, uint16_t sel)
+{
+    system_insn_checks(c);
+    if ((sel & ~3u) == 0)
+        cpu_gp(c, 0);
+    if (sel & 4)
+        cpu_gp(c, SEL_ERR(sel));
+    uint64_t d = fetch_or_gp(c, sel);
+    unsigned type = DESC_TYPE(d);
+    if (DESC_S(d) || (type != 1 && type != 9))
+        cpu_gp(c, SEL_ERR(sel));
+    if (!DESC_P(d))
+        cpu_np(c, SEL_ERR(sel));
+    /* Mark the TSS busy in the GDT. */
+    cpu_lin_write(c, c->s.gdtr.base + (sel & ~7u) + 5, 1, (uint32_t)((d >> 40) & 0xff) | 2u, true);
+    seg_from_descriptor(&c->s.tr, sel, d | (2ull << 40));
+}
+
+/* ---- I/O permission ---- */
+
+void cpu_check_io(struct cpu *c, uint16_t port, unsigned size)
+{
+    if (!c->pe || (!c->v86 && c->cpl <= iopl(c)))
+        return;
+    const struct seg_cache *tr = &c->s.tr;
+    unsigned type = tr->attr & SEGA_TYPE_MASK;
+    if ((type != 9 && type != 11) || tr->limit < 0x67)
+        cpu_gp(c, 0);
+    uint32_t map = cpu_lin_read(c, tr->base + 0x66, 2, true);
+    uint32_t byte = map + port / 8u;
+    if (byte + 1 > tr->limit)
+        cpu_gp(c, 0);
+    uint32_t bits = cpu_lin_read(c, tr->base + byte, 2, true);
+    uint32_t want = ((1u << size) - 1) << (port & 7u);
+    if (bits & want)
+        cpu_gp(c, 0);
+}

@@ -1,0 +1,547 @@
+/* soft_engine.c - the soft CPU as an engine (engine_ops "soft"): state map,
+ * the run loop, instruction fetch through the decoded-instruction cache,
+ * event delivery at instruction boundaries, exits, traces.
+ *
+ * The run loop: at each instruction boundary it delivers pending events
+ * (exception from the state map, NMI, an injected interrupt), honours the
+ * interrupt shadow, returns for an interrupt window, a kick or HLT; then it
+ * fetches (TLB lookup of CS:EIP, decoded-instruction cache by guest-physical
+ * address), sets insn_eip and the next EIP and calls the handler.  Faults
+ * and exits longjmp back here (see cpu.h). */
+#include <capstone/capstone.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/cpu_state.h"
+#include "engine/soft/decode.h"
+#include "engine/soft/mem.h"
+#include "engine/soft/soft_priv.h"
+
+/* ---- helpers for the other parts ---- */
+
+struct dcache *soft_engine_dcache(struct cpu *c)
+{
+    return c->engine->dcache;
+}
+
+void soft_engine_code_written(struct cpu *c, uint32_t phys, uint32_t len)
+{
+    struct dcache *d = c->engine->dcache;
+    uint32_t first = phys >> 12, last = (phys + len - 1) >> 12;
+    for (uint32_t pfn = first; pfn <= last; pfn++) {
+        if (dcache_page_has_code(d, pfn)) {
+            dcache_invalidate_page(d, pfn);
+            c->stats.decode_cache_flushes++;
+        }
+    }
+}
+
+void soft_engine_shutdown(struct cpu *c, uint8_t vector, const char *fmt, ...)
+{
+    struct soft_engine *se = c->engine;
+    struct vm_exit *x = &se->shutdown_exit;
+    memset(x, 0, sizeof(*x));
+    x->reason = EXIT_SHUTDOWN;
+    x->shutdown.eip = c->s.eip;
+    x->shutdown.vector = vector;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->shutdown.reason, sizeof(x->shutdown.reason), fmt, ap);
+    va_end(ap);
+    se->shutdown = true;
+    *c->exit = *x;
+    if (c->trace & TRACE_INTERRUPTS)
+        fprintf(c->trace_out, "shutdown at %04x:%08x: %s\n",
+                c->s.seg[SEG_CS].selector, c->s.eip, x->shutdown.reason);
+}
+
+static struct soft_engine *soft(struct engine *e)
+{
+    return (struct soft_engine *)e;
+}
+
+/* ---- tracing ---- */
+
+/* Up to n code bytes at linear lin, as far as the TLB maps them to memory. */
+static unsigned peek_code(struct cpu *c, uint32_t lin, uint8_t *buf, unsigned n)
+{
+    unsigned k = 0;
+    for (; k < n; k++) {
+        uint32_t a = lin + k;
+        const struct tlb_entry *e = &(c->cpl == 3 ? c->tlb.user : c->tlb.sup)[(a >> 12) & (TLB_SIZE - 1)];
+        if (e->read_tag != (a & ~0xfffu))
+            break;
+        buf[k] = e->host_base[a & 0xfffu];
+    }
+    return k;
+}
+
+__attribute__((noinline, cold)) static void trace_insn(struct soft_engine *se, const struct insn *i)
+{
+    struct cpu *c = &se->cpu;
+    uint8_t bytes[16];
+    unsigned n = peek_code(c, c->s.seg[SEG_CS].base + c->insn_eip, bytes, i->len);
+    unsigned mode = c->code32 ? 1 : 0;
+    char text[200] = "?";
+    if (!se->capstone[mode]) {
+        csh *h = calloc(1, sizeof(*h));
+        if (h && cs_open(CS_ARCH_X86, mode ? CS_MODE_32 : CS_MODE_16, h) == CS_ERR_OK)
+            se->capstone[mode] = h;
+        else
+            free(h);
+    }
+    if (se->capstone[mode]) {
+        cs_insn *ci = NULL;
+        csh h = *(csh *)se->capstone[mode];
+        if (cs_disasm(h, bytes, n, c->insn_eip, 1, &ci) == 1)
+            snprintf(text, sizeof(text), "%s %s", ci->mnemonic, ci->op_str);
+        if (ci)
+            cs_free(ci, 1);
+    }
+    FILE *f = c->trace_out;
+    fprintf(f, "%04x:%08x ", c->s.seg[SEG_CS].selector, c->insn_eip);
+    for (unsigned k = 0; k < 8; k++) {
+        if (k < n)
+            fprintf(f, "%02x", bytes[k]);
+        else
+            fputs("  ", f);
+    }
+    fprintf(f, "%s %-32s eax=%08x ecx=%08x edx=%08x ebx=%08x esp=%08x ebp=%08x esi=%08x edi=%08x efl=%08x\n",
+            n > 8 ? "+" : " ", text,
+            c->s.gpr[0], c->s.gpr[1], c->s.gpr[2], c->s.gpr[3],
+            c->s.gpr[4], c->s.gpr[5], c->s.gpr[6], c->s.gpr[7], cpu_get_eflags(c));
+}
+
+/* ---- fetch ---- */
+
+static const struct insn *decode_uncached_span(struct soft_engine *se, uint32_t lin,
+                                               const uint8_t *host, unsigned avail)
+{
+    struct cpu *c = &se->cpu;
+    uint8_t buf[16];
+    memcpy(buf, host, avail);
+    uint32_t lin2 = lin + avail;
+    uint32_t phys2 = mmu_translate(c, lin2, false, c->cpl == 3);
+    const uint8_t *host2 = cpu_phys_ptr(c, phys2, 15 - avail, false);
+    if (!host2)
+        cpu_internal_error(c, "instruction fetch from guest-physical 0x%08x, which is not RAM or ROM", phys2);
+    memcpy(buf + avail, host2, 15 - avail);
+    enum decode_status st = decode_insn(se->scratch, buf, 15, c->code32);
+    if (st != DECODE_OK)
+        cpu_gp(c, 0);
+    return se->scratch;
+}
+
+static const struct insn *fetch(struct soft_engine *se)
+{
+    struct cpu *c = &se->cpu;
+    uint32_t eip = c->s.eip;
+    uint32_t lin = c->s.seg[SEG_CS].base + eip;
+    bool user = c->cpl == 3;
+    struct tlb_entry *e = &(user ? c->tlb.user : c->tlb.sup)[(lin >> 12) & (TLB_SIZE - 1)];
+    uint32_t phys;
+    if (__builtin_expect(e->read_tag == (lin & ~0xfffu), 1)) {
+        phys = e->phys | (lin & 0xfffu);
+    } else {
+        phys = mmu_translate(c, lin, false, user);
+        if (!e->host_base || e->read_tag != (lin & ~0xfffu))
+            cpu_internal_error(c, "instruction fetch from guest-physical 0x%08x, which is not RAM or ROM", phys);
+    }
+    const struct insn *i = dcache_lookup(se->dcache, phys, c->code32);
+    if (__builtin_expect(!i, 0)) {
+        const uint8_t *host = e->host_base + (lin & 0xfffu);
+        unsigned avail = 0x1000u - (lin & 0xfffu);
+        struct insn tmp;
+        enum decode_status st = decode_insn(&tmp, host, avail < 15 ? avail : 15, c->code32);
+        if (st == DECODE_OK) {
+            bool new_page;
+            i = dcache_insert(se->dcache, phys, c->code32, &tmp, &new_page);
+            if (new_page)
+                mmu_protect_code(c, phys >> 12);
+            if (!i) {
+                *se->scratch = tmp;
+                i = se->scratch;
+            }
+        } else if (st == DECODE_TRUNCATED && avail < 15) {
+            i = decode_uncached_span(se, lin, host, avail);
+        } else {
+            cpu_gp(c, 0);
+        }
+    }
+    if ((uint64_t)eip + i->len - 1 > c->s.seg[SEG_CS].limit)
+        cpu_gp(c, 0);
+    return i;
+}
+
+/* ---- the run loop ---- */
+
+static enum exit_reason end_run(struct cpu *c, enum exit_reason r)
+{
+    memset(c->exit, 0, sizeof(*c->exit));
+    c->exit->reason = r;
+    return r;
+}
+
+static bool if_set(const struct cpu *c)
+{
+    return (c->eflags_rest & EFL_IF) != 0;
+}
+
+static bool ready_for_interrupt(const struct soft_engine *se)
+{
+    const struct cpu *c = &se->cpu;
+    return if_set(c) && !c->s.events.interrupt_shadow && c->injected_vector < 0 &&
+           !c->s.events.exception_pending && c->log.count == 0 && !c->log.pending &&
+           se->completing == EXIT_NONE && !se->shutdown;
+}
+
+/* Events at an instruction boundary.  Returns EXIT_NONE to go on. */
+static enum exit_reason boundary_events(struct soft_engine *se)
+{
+    struct cpu *c = &se->cpu;
+    struct cpu_events *ev = &c->s.events;
+    c->insn_eip = c->s.eip;
+    if (ev->exception_pending) {
+        if (!except_deliver_pending(c))
+            return EXIT_SHUTDOWN;
+    }
+    if (ev->interrupt_shadow) {
+        ev->interrupt_shadow = 0;
+    } else {
+        if (ev->nmi_pending && !ev->nmi_blocked) {
+            ev->nmi_pending = false;
+            ev->halted = false;
+            cpu_deliver_external(c, EXC_NMI, true);
+        } else if (c->injected_vector >= 0 && if_set(c)) {
+            uint8_t v = (uint8_t)c->injected_vector;
+            c->injected_vector = -1;
+            ev->halted = false;
+            cpu_deliver_external(c, v, false);
+        }
+        if (c->irq_window_requested && ready_for_interrupt(se))
+            return end_run(c, EXIT_IRQ_WINDOW);
+    }
+    if (atomic_load_explicit(&c->kick, memory_order_relaxed)) {
+        atomic_store(&c->kick, false);
+        return end_run(c, EXIT_KICKED);
+    }
+    if (ev->halted)
+        return end_run(c, EXIT_HLT);
+    return EXIT_NONE;
+}
+
+static bool boundary_quiet(const struct cpu *c)
+{
+    const struct cpu_events *ev = &c->s.events;
+    return !(ev->exception_pending | ev->interrupt_shadow | ev->nmi_pending | ev->halted |
+             (c->injected_vector >= 0) | c->irq_window_requested |
+             atomic_load_explicit(&c->kick, memory_order_relaxed));
+}
+
+static enum exit_reason execute(struct soft_engine *se)
+{
+    struct cpu *c = &se->cpu;
+    for (;;) {
+        dcache_reclaim(se->dcache);
+        if (!boundary_quiet(c)) {
+            enum exit_reason r = boundary_events(se);
+            if (r != EXIT_NONE)
+                return r;
+        }
+        c->insn_eip = c->s.eip;
+        const struct insn *i = fetch(se);
+        if (__builtin_expect(c->trace & TRACE_INSNS, 0) && se->traced < c->trace_insn_limit) {
+            se->traced++;
+            trace_insn(se, i);
+        }
+        uint32_t before = c->eflags_rest;
+        uint32_t next = c->insn_eip + i->len;
+        c->s.eip = c->code32 ? next : (next & 0xffffu);
+        c->log.pos = 0;
+        i->exec(c, i);
+        /* completed */
+        c->log.count = 0;
+        c->log.pos = 0;
+        c->stats.instructions++;
+        if (~before & c->eflags_rest & EFL_IF)
+            c->s.events.interrupt_shadow = 1;     /* STI (and POPF/IRET) */
+        if (__builtin_expect(before & EFL_TF, 0)) {
+            c->s.dr[6] |= 0x4000u;                /* DR6.BS */
+            c->insn_eip = c->s.eip;
+            c->s.events.exception_pending = true;
+            c->s.events.exception_vector = EXC_DB;
+            c->s.events.exception_has_error = false;
+        }
+        if (__builtin_expect(c->after_insn, 0)) {
+            uint32_t a = c->after_insn;
+            c->after_insn = 0;
+            if (a & AFTER_HLT)
+                return end_run(c, EXIT_HLT);
+        }
+    }
+}
+
+/* Apply the monitor's answer to the exit of the previous run. */
+static void complete_previous_exit(struct soft_engine *se, const struct vm_exit *x)
+{
+    struct cpu *c = &se->cpu;
+    if (c->log.pending) {
+        struct access_log_entry *e = &c->log.e[c->log.count];
+        if (!e->write) {
+            uint64_t mask = e->size >= 8 ? ~0ull : (1ull << (e->size * 8)) - 1;
+            e->data = (e->is_io ? x->io.data : x->mmio.data) & mask;
+        }
+        c->log.count++;
+        c->log.pending = false;
+    }
+    enum exit_reason r = se->completing;
+    se->completing = EXIT_NONE;
+    bool fault = false;
+    switch (r) {
+    case EXIT_CPUID:
+        c->s.gpr[REG_EAX] = x->cpuid.eax;
+        c->s.gpr[REG_EBX] = x->cpuid.ebx;
+        c->s.gpr[REG_ECX] = x->cpuid.ecx;
+        c->s.gpr[REG_EDX] = x->cpuid.edx;
+        break;
+    case EXIT_RDMSR:
+        fault = x->msr.fault;
+        if (!fault) {
+            c->s.gpr[REG_EAX] = (uint32_t)x->msr.value;
+            c->s.gpr[REG_EDX] = (uint32_t)(x->msr.value >> 32);
+        }
+        break;
+    case EXIT_WRMSR:
+        fault = x->msr.fault;
+        if (!fault)
+            (void)msr_write(c, x->msr.index, x->msr.value);
+        break;
+    case EXIT_RDTSC:
+        c->s.gpr[REG_EAX] = (uint32_t)x->rdtsc.value;
+        c->s.gpr[REG_EDX] = (uint32_t)(x->rdtsc.value >> 32);
+        break;
+    default:
+        return;
+    }
+    if (fault) {
+        c->s.events.exception_pending = true;
+        c->s.events.exception_vector = EXC_GP;
+        c->s.events.exception_has_error = true;
+        c->s.events.exception_error = 0;
+    } else {
+        c->s.eip = se->resume_eip;
+        c->stats.instructions++;
+    }
+}
+
+static enum exit_reason soft_run(struct engine *e, struct vm_exit *exit)
+{
+    struct soft_engine *se = soft(e);
+    struct cpu *c = &se->cpu;
+    if (se->shutdown) {
+        *exit = se->shutdown_exit;
+        return EXIT_SHUTDOWN;
+    }
+    c->exit = exit;
+    complete_previous_exit(se, exit);
+    exit->reason = EXIT_NONE;
+
+    jmp_buf jb;
+    c->fault_jmp = &jb;
+    for (;;) {
+        if (setjmp(jb) == 0) {
+            enum exit_reason r = execute(se);
+            c->fault_jmp = NULL;
+            return r;
+        }
+        /* a fault or an exit longjmp'd here */
+        c->delivering_vector = -1;
+        if (c->exit_pending) {
+            c->exit_pending = false;
+            c->fault_jmp = NULL;
+            return exit->reason;
+        }
+        if (c->fault_pending) {
+            c->fault_pending = false;
+            if (!except_deliver_pending(c)) {
+                c->fault_jmp = NULL;
+                return EXIT_SHUTDOWN;
+            }
+        }
+    }
+}
+
+/* ---- state map ---- */
+
+static void soft_get_state(struct engine *e, struct cpu_state *s)
+{
+    struct cpu *c = &soft(e)->cpu;
+    *s = c->s;
+    s->eflags = cpu_get_eflags(c);
+}
+
+static void soft_set_state(struct engine *e, const struct cpu_state *s)
+{
+    struct soft_engine *se = soft(e);
+    struct cpu *c = &se->cpu;
+    /* An instruction interrupted by an exit stays resumable only if the
+     * monitor left EIP where it was. */
+    if (s->eip != c->s.eip) {
+        c->log.count = 0;
+        c->log.pos = 0;
+        c->log.pending = false;
+        se->completing = EXIT_NONE;
+    }
+    c->s = *s;
+    memset(&c->lf, 0, sizeof(c->lf));
+    c->eflags_rest = 0;
+    cpu_set_eflags(c, s->eflags, ~0u);
+    c->s.cr0 |= CR0_ET;
+    cpu_mode_changed(c);
+    cpu_tlb_flush(c, true);
+    dcache_invalidate_all(se->dcache);
+    se->shutdown = false;
+}
+
+void soft_engine_invalidate_code(struct engine *e, uint64_t gpa, uint64_t len)
+{
+    struct soft_engine *se = soft(e);
+    if (len == 0 || gpa >= (1ull << 32))
+        return;
+    uint64_t end = gpa + len - 1;
+    if (end >= (1ull << 32))
+        end = (1ull << 32) - 1;
+    for (uint64_t pfn = gpa >> 12; pfn <= end >> 12; pfn++)
+        dcache_invalidate_page(se->dcache, (uint32_t)pfn);
+}
+
+/* ---- events ---- */
+
+static bool soft_interrupt_ready(struct engine *e)
+{
+    return ready_for_interrupt(soft(e));
+}
+
+static void soft_inject_interrupt(struct engine *e, uint8_t vector)
+{
+    struct cpu *c = &soft(e)->cpu;
+    c->injected_vector = vector;
+    c->s.events.halted = false;
+}
+
+static void soft_request_interrupt_window(struct engine *e, bool on)
+{
+    soft(e)->cpu.irq_window_requested = on;
+}
+
+static void soft_inject_nmi(struct engine *e)
+{
+    soft(e)->cpu.s.events.nmi_pending = true;
+}
+
+static void soft_kick(struct engine *e)
+{
+    atomic_store(&soft(e)->cpu.kick, true);
+}
+
+static void soft_get_stats(struct engine *e, struct engine_stats *out)
+{
+    *out = soft(e)->cpu.stats;
+}
+
+size_t soft_engine_recent_events(struct engine *e, struct soft_event_record *out, size_t max)
+{
+    struct soft_engine *se = soft(e);
+    size_t n = se->ring_count < max ? se->ring_count : max;
+    unsigned start = (se->ring_next + SOFT_EVENT_RING - se->ring_count) % SOFT_EVENT_RING;
+    start = (start + (unsigned)(se->ring_count - n)) % SOFT_EVENT_RING;
+    for (size_t k = 0; k < n; k++)
+        out[k] = se->ring[(start + k) % SOFT_EVENT_RING];
+    return n;
+}
+
+void soft_engine_print_recent_events(struct engine *e, FILE *out)
+{
+    struct soft_event_record r[SOFT_EVENT_RING];
+    size_t n = soft_engine_recent_events(e, r, SOFT_EVENT_RING);
+    static const char *const kinds[] = { "exception", "interrupt", "int" };
+    fprintf(out, "last %zu interrupts/exceptions (oldest first):\n", n);
+    for (size_t k = 0; k < n; k++) {
+        fprintf(out, "  %-9s vector 0x%02x at %04x:%08x", kinds[r[k].kind % 3], r[k].vector, r[k].cs, r[k].eip);
+        if (r[k].has_error)
+            fprintf(out, " error 0x%x", r[k].error);
+        if (r[k].vector == EXC_PF && r[k].kind == SOFT_EVENT_EXCEPTION)
+            fprintf(out, " cr2 0x%08x", r[k].cr2);
+        fprintf(out, " after %llu instructions\n", (unsigned long long)r[k].instructions);
+    }
+}
+
+/* ---- create / destroy ---- */
+
+static void soft_destroy(struct engine *e)
+{
+    struct soft_engine *se = soft(e);
+    if (!se)
+        return;
+    for (int k = 0; k < 2; k++) {
+        if (se->capstone[k]) {
+            cs_close((csh *)se->capstone[k]);
+            free(se->capstone[k]);
+        }
+    }
+    dcache_destroy(se->dcache);
+    free(se->scratch);
+    free(se);
+}
+
+static struct engine *soft_create(const struct engine_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg || !cfg->mem || !cfg->policy) {
+        snprintf(err, errlen, "soft engine: configuration lacks guest memory or exit policy");
+        return NULL;
+    }
+    struct soft_engine *se = calloc(1, sizeof(*se));
+    if (!se) {
+        snprintf(err, errlen, "soft engine: out of memory");
+        return NULL;
+    }
+    se->dcache = dcache_create();
+    se->scratch = calloc(1, sizeof(struct insn));
+    if (!se->dcache || !se->scratch) {
+        soft_destroy((struct engine *)se);
+        snprintf(err, errlen, "soft engine: out of memory for the decoded-instruction cache");
+        return NULL;
+    }
+    struct cpu *c = &se->cpu;
+    c->engine = se;
+    c->mem = cfg->mem;
+    c->policy = cfg->policy;
+    c->trace = cfg->trace;
+    c->trace_insn_limit = cfg->trace_insn_limit;
+    c->trace_out = cfg->trace_stream ? (FILE *)cfg->trace_stream : stderr;
+    c->delivering_vector = -1;
+    c->injected_vector = -1;
+    atomic_init(&c->kick, false);
+    se->completing = EXIT_NONE;
+    struct cpu_state s;
+    cpu_state_power_on(&s);
+    soft_set_state((struct engine *)se, &s);
+    return (struct engine *)se;
+}
+
+const struct engine_ops soft_engine_ops = {
+    .name = "soft",
+    .create = soft_create,
+    .destroy = soft_destroy,
+    .run = soft_run,
+    .get_state = soft_get_state,
+    .set_state = soft_set_state,
+    .interrupt_ready = soft_interrupt_ready,
+    .inject_interrupt = soft_inject_interrupt,
+    .request_interrupt_window = soft_request_interrupt_window,
+    .inject_nmi = soft_inject_nmi,
+    .kick = soft_kick,
+    .get_stats = soft_get_stats,
+};

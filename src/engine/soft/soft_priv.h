@@ -1,0 +1,117 @@
+/* soft_priv.h - internals shared by the soft CPU's system side
+ * (mmu.c, seg.c, except.c, cpuid.c, msr.c, dcache.c, soft_engine.c).
+ * Instruction handlers use cpu.h and mem.h only. */
+#ifndef MORPH_SOFT_PRIV_H
+#define MORPH_SOFT_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/soft/cpu.h"
+#include "engine/soft/soft_engine.h"
+
+/* ---- mmu.c ---- */
+/* Translate a linear address for an access (#PF on failure) and fill the
+ * TLB.  user: the access is made at CPL 3 (not a system access). */
+uint32_t mmu_translate(struct cpu *c, uint32_t lin, bool write, bool user);
+/* Leave no TLB write tag valid for guest-physical page `pfn` (it now holds
+ * decoded code). */
+void mmu_protect_code(struct cpu *c, uint32_t pfn);
+/* The segment checks of an access (limit incl. expand-down, type, null). */
+void mmu_seg_check(struct cpu *c, int seg, uint32_t off, unsigned size, bool write);
+/* Host pointer of a RAM/ROM page (or NULL) and whether it is read-only. */
+uint8_t *mmu_phys_page(struct cpu *c, uint32_t phys_page, bool *readonly);
+
+/* ---- seg.c ---- */
+/* Recompute seg_rmax/seg_wmax of one segment register. */
+void seg_update_fast(struct cpu *c, int sreg);
+/* Read descriptor `sel` from the GDT/LDT; false if outside the table. */
+bool seg_read_descriptor(struct cpu *c, uint16_t sel, uint64_t *desc);
+/* Expand a raw descriptor into a segment cache. */
+void seg_from_descriptor(struct seg_cache *sc, uint16_t sel, uint64_t desc);
+/* Set the accessed bit of descriptor `sel` in memory if desc lacks it. */
+void seg_set_accessed(struct cpu *c, uint16_t sel, uint64_t desc);
+/* Stack pointer for privilege level dpl from the current TSS (#TS). */
+void seg_tss_stack(struct cpu *c, unsigned dpl, uint16_t *ss, uint32_t *esp, uint32_t ext);
+/* Check a stack segment selector about to be loaded at privilege `dpl`:
+ * faults with `vector` (#TS for interrupts, #GP for returns) with the
+ * selector (+ext) as error code, #SS if not present. */
+void seg_check_stack(struct cpu *c, uint16_t sel, unsigned dpl, int vector, uint32_t ext,
+                     struct seg_cache *out, uint64_t *desc);
+/* A stack being built before it is committed (interrupts, gates). */
+struct stack_build {
+    struct seg_cache ss;
+    uint32_t esp;
+    bool system;          /* write as a supervisor access */
+    uint32_t fault_err;   /* #SS error code on a limit violation */
+};
+void stack_build_push(struct cpu *c, struct stack_build *sb, uint32_t v, unsigned size);
+/* After a return to an outer privilege: null data segment registers the
+ * new CPL may not use. */
+void seg_null_inaccessible(struct cpu *c);
+
+/* ---- except.c ---- */
+/* Deliver exception/interrupt `vector` now (s.eip = the return address).
+ * kind: DELIVER_EXC (fault/trap, error >= 0 pushes an error code),
+ * DELIVER_EXT (external interrupt or NMI), DELIVER_SOFT (INT n / INT3 /
+ * INTO: gate DPL checked).  Nested faults are classified (double fault,
+ * triple fault -> shutdown exit) by the caller's loop in soft_engine.c. */
+enum deliver_kind { DELIVER_EXC, DELIVER_EXT, DELIVER_SOFT };
+void except_deliver(struct cpu *c, uint8_t vector, int64_t error, enum deliver_kind kind);
+/* Deliver a fault recorded in s.events.exception_*, handling double and
+ * triple faults.  Returns false when the CPU shut down (exit filled). */
+bool except_deliver_pending(struct cpu *c);
+/* Record an interrupt/exception in the ring and the trace. */
+void except_note(struct cpu *c, uint8_t vector, int64_t error, enum deliver_kind kind);
+
+/* ---- dcache.c (decoded-instruction cache, per guest-physical page) ---- */
+struct dcache;
+struct insn;
+struct dcache *dcache_create(void);
+void dcache_destroy(struct dcache *d);
+/* The cached insn at guest-physical address phys decoded for code32, or NULL. */
+const struct insn *dcache_lookup(struct dcache *d, uint32_t phys, bool code32);
+/* Store a decoded insn (copied); returns the cached copy (NULL if out of memory).
+ * *new_page is set when the page did not hold code before. */
+const struct insn *dcache_insert(struct dcache *d, uint32_t phys, bool code32,
+                                 const struct insn *i, bool *new_page);
+bool dcache_page_has_code(const struct dcache *d, uint32_t pfn);
+/* Drop a page's decoded instructions; memory is reclaimed at the next
+ * dcache_reclaim (the current instruction may still be running). */
+void dcache_invalidate_page(struct dcache *d, uint32_t pfn);
+void dcache_invalidate_all(struct dcache *d);
+void dcache_reclaim(struct dcache *d);
+
+/* ---- soft_engine.c ---- */
+struct soft_engine {
+    struct cpu cpu;
+    struct dcache *dcache;
+    bool shutdown;                   /* triple fault happened: run keeps returning it */
+    struct vm_exit shutdown_exit;
+    /* Exit that completes a whole instruction on the next run (CPUID,
+     * RDMSR, WRMSR, RDTSC): the monitor's answer is applied and EIP moves
+     * to resume_eip. */
+    enum exit_reason completing;
+    uint32_t resume_eip;
+    struct soft_event_record ring[SOFT_EVENT_RING];
+    unsigned ring_next, ring_count;
+    void *capstone[2];               /* csh for 16/32-bit traces, lazily opened */
+    uint64_t traced;                 /* instructions traced so far */
+    struct insn *scratch;            /* page-spanning instructions are decoded here */
+};
+void soft_engine_shutdown(struct cpu *c, uint8_t vector, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+struct dcache *soft_engine_dcache(struct cpu *c);
+/* A guest write reached guest-physical [phys, phys+len): drop decoded code there. */
+void soft_engine_code_written(struct cpu *c, uint32_t phys, uint32_t len);
+/* Guest time base for the TSC: host CLOCK_MONOTONIC in ns. */
+uint64_t soft_host_ns(void);
+
+/* ---- cpuid.c / msr.c ---- */
+/* The engine's own CPUID answer. */
+void cpuid_answer(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* The engine's MSR file: false if the MSR does not exist (#GP). */
+bool msr_read(struct cpu *c, uint32_t index, uint64_t *value);
+bool msr_write(struct cpu *c, uint32_t index, uint64_t value);
+
+#endif
