@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
@@ -106,6 +107,13 @@ static int init_devices(struct machine *m, char *err, size_t errlen)
         return -1;
     if (uart_init(&d->com1, &m->io, UART_COM1_BASE, pic_line(m, UART_COM1_IRQ),
                   console_tx, console_rx_space, &m->console, err, errlen))
+        return -1;
+    if (rtc_init(&d->rtc, &m->io, &m->timers, pic_line(m, 8), (int64_t)time(NULL),
+                 err, errlen))
+        return -1;
+    rtc_set_memory_size(&d->rtc, m->ram.ram_size);
+    if (i8042_init(&d->kbc, &m->io, pic_line(m, 1), pic_line(m, 12), on_reset_request,
+                   on_a20, m, err, errlen))
         return -1;
     if (port80_init(&d->port80, &m->io, err, errlen))
         return -1;

@@ -17,10 +17,12 @@
 
 #include "devices/bus.h"
 #include "devices/debug_exit.h"
+#include "devices/i8042.h"
 #include "devices/pic.h"
 #include "devices/pit.h"
 #include "devices/port80.h"
 #include "devices/port92.h"
+#include "devices/rtc.h"
 #include "devices/timer.h"
 #include "devices/uart16550.h"
 #include "engine/engine.h"
@@ -35,6 +37,8 @@ struct machine_devices {
     struct pic pic;
     struct pit pit;
     struct uart16550 com1;
+    struct rtc rtc;
+    struct i8042 kbc;
     struct port80 port80;
     struct port92 port92;
     struct debug_exit debug_exit;
