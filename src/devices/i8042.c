@@ -405,9 +405,16 @@ size_t i8042_save(void *opaque, uint8_t *buf, size_t cap)
     return I8042_BLOB_SIZE;
 }
 
+#define I8042_BYTE_FLAGS (I8042_STR_AUXDATA | I8042_STR_TIMEOUT)
+
 static bool queue_valid(const struct i8042_queue *q)
 {
-    return q->head < I8042_QUEUE_SIZE && q->count <= I8042_QUEUE_SIZE;
+    if (q->head >= I8042_QUEUE_SIZE || q->count > I8042_QUEUE_SIZE)
+        return false;
+    for (unsigned i = 0; i < I8042_QUEUE_SIZE; i++)
+        if (q->flags[i] & ~I8042_BYTE_FLAGS)
+            return false;
+    return true;
 }
 
 static bool pending_cmd_valid(uint8_t cmd)
@@ -423,6 +430,7 @@ int i8042_restore(void *opaque, const uint8_t *buf, size_t len)
         return -1;
     memcpy(&s, buf + sizeof(i8042_tag), sizeof(s));
     if (!queue_valid(&s.ctrl) || !queue_valid(&s.kbd) || s.obf > 1 ||
+        (s.out_flags & ~I8042_BYTE_FLAGS) || s.last_was_cmd > 1 || s.kbd_scanning > 1 ||
         !pending_cmd_valid(s.pending_cmd) || s.kbd_set < 1 || s.kbd_set > 3 ||
         (s.kbd_expect && s.kbd_expect != 0xED && s.kbd_expect != 0xF0 &&
          s.kbd_expect != 0xF3))
