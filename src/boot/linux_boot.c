@@ -119,6 +119,12 @@ static int parse_bzimage(const uint8_t *k, size_t len, struct bzimage *bz, char 
         snprintf(err, errlen, "kernel is a zImage (loaded low); only bzImage kernels are supported");
         return -1;
     }
+    /* An x86-64 kernel has a 32-bit entry too, but it switches to long
+     * mode, which this machine's CPU does not have. */
+    if (version >= 0x020c && (get_le16(k + LINUX_XLOADFLAGS) & LINUX_XLF_KERNEL_64)) {
+        snprintf(err, errlen, "kernel is a 64-bit (x86-64) Linux; only 32-bit x86 kernels run here");
+        return -1;
+    }
     bz->payload = k + bz->setup_size;
     bz->payload_len = len - bz->setup_size;
     uint64_t syssize = (uint64_t)get_le32(k + LINUX_SYSSIZE) * 16;

@@ -35,6 +35,7 @@
 #define LINUX_INITRD_ADDR_MAX  0x22c
 #define LINUX_KERNEL_ALIGNMENT 0x230
 #define LINUX_RELOCATABLE      0x234
+#define LINUX_XLOADFLAGS       0x236
 #define LINUX_CMDLINE_SIZE     0x238
 #define LINUX_PREF_ADDRESS     0x258
 #define LINUX_INIT_SIZE        0x260
@@ -51,6 +52,7 @@
 #define LINUX_LOADED_HIGH      0x01
 #define LINUX_KEEP_SEGMENTS    0x40
 #define LINUX_CAN_USE_HEAP     0x80
+#define LINUX_XLF_KERNEL_64    0x0001  /* xloadflags: an x86-64 kernel */
 #define LINUX_LOADER_UNDEFINED 0xff    /* type_of_loader: a loader with no assigned id */
 #define LINUX_HEAP_END         0xfe00
 #define LINUX_MIN_PROTOCOL     0x0206

@@ -357,6 +357,25 @@ static void test_zimage_rejected(void **state)
     env_free(e);
 }
 
+static void test_x86_64_kernel_rejected(void **state)
+{
+    (void)state;
+    struct env *e = env_new(16 * MIB);
+    struct bz_spec s = bz_default();
+    size_t len;
+    uint8_t *k = bz_build(&s, &len);
+    put_le16(k + LINUX_XLOADFLAGS, LINUX_XLF_KERNEL_64);
+    assert_int_equal(linux_boot_load(e->ram, e->ram_size, k, len, NULL, 0, NULL, &e->st,
+                                     e->err, sizeof(e->err)), -1);
+    assert_err_contains(e, "64-bit (x86-64)");
+    /* Before protocol 2.12 the field does not exist and is not looked at. */
+    put_le16(k + LINUX_VERSION, 0x020b);
+    assert_int_equal(linux_boot_load(e->ram, e->ram_size, k, len, NULL, 0, NULL, &e->st,
+                                     e->err, sizeof(e->err)), 0);
+    free(k);
+    env_free(e);
+}
+
 static void test_cmdline_limits(void **state)
 {
     (void)state;
@@ -432,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_setup_sects_zero_means_four),
         cmocka_unit_test(test_zimage_rejected),
+        cmocka_unit_test(test_x86_64_kernel_rejected),
         cmocka_unit_test(test_cmdline_limits),
         cmocka_unit_test(test_code32_start_outside_kernel),
         cmocka_unit_test(test_ram_size_checked),
