@@ -45,6 +45,8 @@ static bool lazy_cf(const struct lazy_flags *lf)
 
 static bool lazy_of(const struct lazy_flags *lf)
 {
+    if (lf->op == LF_NONE)
+        return lf->flags & EFL_OF;
     uint32_t s = sign_bit(lf->size);
     switch (lf->op) {
     case LF_ADD:
