@@ -195,7 +195,8 @@ static int place_initrd(struct linux_load *ld, char *err, size_t errlen)
 
     if (ld->initrd_len > limit || align_down(limit - ld->initrd_len, PAGE) < floor) {
         snprintf(err, errlen,
-                 "initrd does not fit in memory: %zu bytes, but only %" PRIu64 " bytes are free between the kernel (ends at 0x%" PRIx64 ") and 0x%" PRIx64,
+                 "initrd does not fit in memory: %zu bytes, but only %" PRIu64
+                 " bytes are free between the kernel (ends at 0x%" PRIx64 ") and 0x%" PRIx64,
                  ld->initrd_len, limit > floor ? limit - floor : 0, floor, limit);
         return -1;
     }

@@ -215,7 +215,9 @@ static int parse_elf(const uint8_t *image, size_t len, uint64_t ram_size, struct
             .filesz = get_le32(ph + P_FILESZ), .memsz = get_le32(ph + P_MEMSZ),
         };
         if (s.filesz > s.memsz || offset + s.filesz > len) {
-            snprintf(err, errlen, "truncated or corrupt ELF file: segment %" PRIu64 " data (offset 0x%" PRIx64 ", %" PRIu64 " bytes) is not within the file's %zu bytes",
+            snprintf(err, errlen,
+                     "truncated or corrupt ELF file: segment %" PRIu64 " data (offset 0x%" PRIx64
+                     ", %" PRIu64 " bytes) is not within the file's %zu bytes",
                      i, offset, s.filesz, len);
             return -1;
         }
@@ -321,7 +323,9 @@ static int plan_info(const struct mb_kernel *k, uint64_t ram_size, const char *c
     uint64_t at = lay->module_start;
     for (unsigned i = 0; i < nmods; i++) {
         if (at + mods[i].len > ram_size) {
-            snprintf(err, errlen, "module %u ('%s', %zu bytes) does not fit in memory above the kernel (RAM ends at %" PRIu64 " MiB)",
+            snprintf(err, errlen,
+                     "module %u ('%s', %zu bytes) does not fit in memory above the kernel"
+                     " (RAM ends at %" PRIu64 " MiB)",
                      i, mods[i].string ? mods[i].string : "", mods[i].len, ram_size / PC_MIB);
             return -1;
         }
