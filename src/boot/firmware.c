@@ -13,7 +13,8 @@ int firmware_load(const uint8_t *rom, size_t len, struct firmware_layout *layout
     (void)rom;   /* any contents are acceptable: the guest decides what they mean */
     if (len < PC_FIRMWARE_MIN || len > PC_FIRMWARE_MAX || len % PC_FIRMWARE_ALIGN) {
         snprintf(err, errlen,
-                 "firmware ROM is %zu bytes; it must be %" PRIu64 " KiB to %" PRIu64 " KiB and a multiple of %" PRIu64 " KiB",
+                 "wrong size: %zu bytes (must be %" PRIu64 " KiB to %" PRIu64
+                 " KiB, a multiple of %" PRIu64 " KiB)",
                  len, PC_FIRMWARE_MIN / PC_KIB, PC_FIRMWARE_MAX / PC_KIB, PC_FIRMWARE_ALIGN / PC_KIB);
         return -1;
     }
