@@ -157,7 +157,7 @@ static void test_rom_from_file(void **state)
     write_file(path, 32 * KIB);
     assert_int_equal(boot_load_firmware(path, &rom, &len, &lay, &st, err, sizeof(err)), -1);
     assert_null(rom);
-    char want_size[200];
+    char want_size[400];
     snprintf(want_size, sizeof(want_size),
              "firmware ROM '%s': wrong size: 32768 bytes (must be 64 KiB to 1024 KiB, a multiple of 4 KiB)", path);
     assert_string_equal(err, want_size);
