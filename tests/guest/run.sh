@@ -70,7 +70,7 @@ run_guest() {
     if [ "$runner" = qemu ]; then
         local opt=-kernel
         [ $kind = bios ] && opt=-bios
-        timeout "$timeout_s" qemu-system-i386 -accel tcg -m 256 $opt "$image" \
+        timeout "$timeout_s" qemu-system-i386 -accel tcg -icount shift=4,sleep=off -rtc base=utc,clock=vm -m 256 $opt "$image" \
             -serial stdio -display none -monitor none -no-reboot \
             -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
             </dev/null >"$logs/$name.out" 2>"$logs/$name.err"

@@ -1,6 +1,7 @@
 #include "test.h"
 #include "idt.h"
 #include "io.h"
+#include "pic.h"
 #include "printf.h"
 #include "serial.h"
 
@@ -10,6 +11,9 @@ void test_init(void)
 {
     serial_init();
     idt_init();
+    /* Firmware may have left the PIC at vectors 8-15, on top of the
+     * exceptions: remap it and mask every line until a test wants one. */
+    pic_init();
     catch_reset();
     catch_resume = 0;
 }
