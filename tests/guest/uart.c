@@ -127,9 +127,11 @@ static void test_irq_transmit(void)
     outb(R(IER), 0x02);                   /* THR empty interrupts */
     struct pit_clock c;
     pit_clock_start(&c);
-    while (irq_msg[tx_pos] && pit_clock_update(&c) < 500 * (PIT_HZ / 1000))
+    /* Check and sleep with IF=0; sti;hlt opens the window atomically. */
+    while (irq_msg[tx_pos] && pit_clock_update(&c) < 500 * (PIT_HZ / 1000)) {
         sti_hlt();
-    cli();
+        cli();
+    }
     drain();
     pic_mask(4);
     check("uart_irq_transmit_complete", !irq_msg[tx_pos], "sent %u of %u bytes from the handler",
