@@ -10,7 +10,9 @@
  *
  * A dropped page may still hold the instruction being executed (it wrote
  * its own page), so pages are only retired and freed at dcache_reclaim,
- * which the run loop calls between instructions. */
+ * which the run loop calls between instructions.  Slots live in chunks that
+ * never move, so pointers to cached insns stay valid until their page is
+ * reclaimed (the engine's fetch cache relies on it). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,11 +27,14 @@ struct dslot {
     struct insn insn;
 };
 
+#define CHUNK_SLOTS 64u
+#define MAX_PAGE_SLOTS 0xffffu
+
 struct dpage {
     uint32_t pfn;
     struct dpage *next;          /* hash chain, or the retired list */
-    struct dslot *slots;
-    unsigned n, cap;
+    struct dslot **chunk;        /* chunks of CHUNK_SLOTS slots */
+    unsigned n, nchunks;
     uint16_t idx[4096];          /* slot index + 1 for each byte offset; 0: none */
 };
 
@@ -48,8 +53,15 @@ struct dcache *dcache_create(void)
 
 static void page_free(struct dpage *p)
 {
-    free(p->slots);
+    for (unsigned k = 0; k < p->nchunks; k++)
+        free(p->chunk[k]);
+    free(p->chunk);
     free(p);
+}
+
+static struct dslot *slot_at(const struct dpage *p, unsigned n)
+{
+    return &p->chunk[n / CHUNK_SLOTS][n % CHUNK_SLOTS];
 }
 
 void dcache_reclaim(struct dcache *d)
@@ -110,9 +122,10 @@ const struct insn *dcache_lookup(struct dcache *d, uint32_t phys, bool code32)
     if (!p)
         return NULL;
     unsigned k = p->idx[phys & 0xfffu];
-    if (!k || p->slots[k - 1].code32 != code32)
+    if (!k)
         return NULL;
-    return &p->slots[k - 1].insn;
+    struct dslot *s = slot_at(p, k - 1);
+    return s->code32 == code32 ? &s->insn : NULL;
 }
 
 void dcache_invalidate_page(struct dcache *d, uint32_t pfn)
@@ -156,19 +169,19 @@ const struct insn *dcache_insert(struct dcache *d, uint32_t phys, bool code32,
         d->last = p;
         *new_page = true;
     }
-    if (p->n == p->cap) {
-        if (p->cap >= 0xffffu)
-            return NULL;   /* pathological re-decoding: run uncached */
-        unsigned cap = p->cap ? p->cap * 2 : 64;
-        if (cap > 0xffffu)
-            cap = 0xffffu;
-        struct dslot *s = realloc(p->slots, cap * sizeof(*s));
-        if (!s)
+    if (p->n >= MAX_PAGE_SLOTS)
+        return NULL;   /* pathological re-decoding: run uncached */
+    if (p->n == p->nchunks * CHUNK_SLOTS) {
+        struct dslot **ch = realloc(p->chunk, (p->nchunks + 1) * sizeof(*ch));
+        if (!ch)
             return NULL;
-        p->slots = s;
-        p->cap = cap;
+        p->chunk = ch;
+        ch[p->nchunks] = malloc(CHUNK_SLOTS * sizeof(struct dslot));
+        if (!ch[p->nchunks])
+            return NULL;
+        p->nchunks++;
     }
-    struct dslot *s = &p->slots[p->n++];
+    struct dslot *s = slot_at(p, p->n++);
     s->code32 = code32;
     s->insn = *i;
     p->idx[phys & 0xfffu] = (uint16_t)p->n;

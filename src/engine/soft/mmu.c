@@ -62,6 +62,7 @@ static void tlb_entry_clear(struct tlb_entry *e)
 
 void cpu_tlb_flush(struct cpu *c, bool include_global)
 {
+    soft_engine_fetch_flush(c);
     for (unsigned k = 0; k < TLB_SIZE; k++) {
         if (include_global || !c->tlb.sup[k].global)
             tlb_entry_clear(&c->tlb.sup[k]);
@@ -77,6 +78,7 @@ void cpu_invlpg(struct cpu *c, uint32_t linear)
     /* A 4 MiB page fills one entry per 4 KiB page: drop every entry of the
      * 4 MiB region, which covers both page sizes. */
     uint32_t region = linear & 0xffc00000u;
+    soft_engine_fetch_flush(c);
     for (unsigned k = 0; k < TLB_SIZE; k++) {
         if ((c->tlb.sup[k].read_tag & 0xffc00001u) == region)
             tlb_entry_clear(&c->tlb.sup[k]);
@@ -177,8 +179,7 @@ uint32_t mmu_translate(struct cpu *c, uint32_t lin, bool write, bool user)
         bool code = dcache_page_has_code(soft_engine_dcache(c), phys >> 12);
         e->write_tag = (writable && dirty && !readonly && !code) ? page : TLB_INVALID;
     } else {
-        /* MMIO (or a page only partly RAM): every access takes the slow
-         * path, but INVLPG must still find the entry by its linear page. */
+        /* MMIO (or a page only partly RAM): every access takes the slow path. */
         e->read_tag = TLB_INVALID;
         e->write_tag = TLB_INVALID;
     }

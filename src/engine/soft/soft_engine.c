@@ -34,6 +34,8 @@ void soft_engine_code_written(struct cpu *c, uint32_t phys, uint32_t len)
         if (dcache_page_has_code(d, pfn)) {
             dcache_invalidate_page(d, pfn);
             c->stats.decode_cache_flushes++;
+            c->engine->reclaim_needed = true;
+            soft_engine_fetch_flush(c);
         }
     }
 }
@@ -134,11 +136,29 @@ static const struct insn *decode_uncached_span(struct soft_engine *se, uint32_t 
     return se->scratch;
 }
 
-static const struct insn *fetch(struct soft_engine *se)
+static const struct insn *fetch_slow(struct soft_engine *se, uint32_t eip, uint32_t lin);
+
+static inline const struct insn *fetch(struct soft_engine *se)
 {
     struct cpu *c = &se->cpu;
     uint32_t eip = c->s.eip;
     uint32_t lin = c->s.seg[SEG_CS].base + eip;
+    uint64_t key = lin | ((uint64_t)(c->code32 | ((c->cpl == 3) << 1)) << 32) | (se->fetch_gen << 34);
+    const struct fetch_entry *fe = &se->fetch[lin & (FETCH_CACHE_SIZE - 1)];
+    const struct insn *i;
+    if (__builtin_expect(fe->key == key, 1))
+        i = fe->insn;
+    else
+        i = fetch_slow(se, eip, lin);
+    if (__builtin_expect((uint64_t)eip + i->len - 1 > c->s.seg[SEG_CS].limit, 0))
+        cpu_gp(c, 0);
+    return i;
+}
+
+static const struct insn *fetch_slow(struct soft_engine *se, uint32_t eip, uint32_t lin)
+{
+    struct cpu *c = &se->cpu;
+    (void)eip;
     bool user = c->cpl == 3;
     struct tlb_entry *e = &(user ? c->tlb.user : c->tlb.sup)[(lin >> 12) & (TLB_SIZE - 1)];
     uint32_t phys;
@@ -158,20 +178,23 @@ static const struct insn *fetch(struct soft_engine *se)
         if (st == DECODE_OK) {
             bool new_page;
             i = dcache_insert(se->dcache, phys, c->code32, &tmp, &new_page);
-            if (new_page)
+            if (new_page) {
                 mmu_protect_code(c, phys >> 12);
+                soft_engine_fetch_flush(c);   /* the cache may have been dropped whole */
+            }
             if (!i) {
                 *se->scratch = tmp;
-                i = se->scratch;
+                return se->scratch;
             }
         } else if (st == DECODE_TRUNCATED && avail < 15) {
-            i = decode_uncached_span(se, lin, host, avail);
+            return decode_uncached_span(se, lin, host, avail);   /* never cached */
         } else {
             cpu_gp(c, 0);
         }
     }
-    if ((uint64_t)eip + i->len - 1 > c->s.seg[SEG_CS].limit)
-        cpu_gp(c, 0);
+    struct fetch_entry *fe = &se->fetch[lin & (FETCH_CACHE_SIZE - 1)];
+    fe->key = lin | ((uint64_t)(c->code32 | (user << 1)) << 32) | (se->fetch_gen << 34);
+    fe->insn = i;
     return i;
 }
 
@@ -244,7 +267,10 @@ static enum exit_reason execute(struct soft_engine *se)
 {
     struct cpu *c = &se->cpu;
     for (;;) {
-        dcache_reclaim(se->dcache);
+        if (__builtin_expect(se->reclaim_needed, 0)) {
+            se->reclaim_needed = false;
+            dcache_reclaim(se->dcache);
+        }
         if (!boundary_quiet(c)) {
             enum exit_reason r = boundary_events(se);
             if (r != EXIT_NONE)
@@ -402,6 +428,8 @@ static void soft_set_state(struct engine *e, const struct cpu_state *s)
     cpu_mode_changed(c);
     cpu_tlb_flush(c, true);
     dcache_invalidate_all(se->dcache);
+    se->reclaim_needed = true;
+    soft_engine_fetch_flush(c);
     se->shutdown = false;
 }
 
@@ -415,6 +443,8 @@ void soft_engine_invalidate_code(struct engine *e, uint64_t gpa, uint64_t len)
         end = (1ull << 32) - 1;
     for (uint64_t pfn = gpa >> 12; pfn <= end >> 12; pfn++)
         dcache_invalidate_page(se->dcache, (uint32_t)pfn);
+    se->reclaim_needed = true;
+    soft_engine_fetch_flush(&se->cpu);
 }
 
 /* ---- events ---- */
