@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -27,7 +28,7 @@ struct guest {
     struct vm_exit exit;
 };
 
-static inline struct guest *guest_new(void)
+static inline struct guest *guest_new_traced(unsigned trace, FILE *out)
 {
     struct guest *g = calloc(1, sizeof(*g));
     assert_non_null(g);
@@ -35,13 +36,19 @@ static inline struct guest *guest_new(void)
     assert_non_null(g->ram);
     g->mem.region[0] = (struct mem_region){ .gpa = 0, .size = TEST_RAM_SIZE, .host = g->ram };
     g->mem.count = 1;
-    struct engine_config cfg = { .mem = &g->mem, .policy = &g->policy };
+    struct engine_config cfg = { .mem = &g->mem, .policy = &g->policy, .trace = trace,
+                                 .trace_insn_limit = 100, .trace_stream = out };
     char err[128];
     g->e = soft_engine_ops.create(&cfg, err, sizeof(err));
     assert_non_null(g->e);
     g->c = &((struct soft_engine *)g->e)->cpu;
     g->c->exit = &g->exit;
     return g;
+}
+
+static inline struct guest *guest_new(void)
+{
+    return guest_new_traced(0, NULL);
 }
 
 static inline void guest_free(struct guest *g)

@@ -458,6 +458,105 @@ static void test_kick(void **st)
     guest_free(g);
 }
 
+/* IDT[1] -> db1.  pushf / or dword [esp],0x100 / popf / nop / nop / nop
+ * pushf / and dword [esp],~0x100 / popf / hlt     db1: inc esi / iret */
+static const uint8_t prog_tf[] = {
+    0x9c, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d, 0x90, 0x90, 0x90,
+    0x9c, 0x81, 0x24, 0x24, 0xff, 0xfe, 0xff, 0xff, 0x9d, 0xf4, 0x46, 0xcf
+};
+
+static void test_single_step(void **st)
+{
+    (void)st;
+    struct guest *g = guest_new();
+    put_bytes(g, 0x1000, prog_tf, sizeof(prog_tf));
+    put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
+    put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
+    put_gate(g, 0x3000, 1, 0x08, 0x1016, 0x8e);
+    flat32_at(g, 0x1000);
+    struct cpu_state s = state(g);
+    s.gdtr = (struct dtable_reg){ 0x2000, 23 };
+    s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
+    soft_engine_ops.set_state(g->e, &s);
+    assert_int_equal(run(g), EXIT_HLT);
+    s = state(g);
+    /* Traps after nop, nop, nop, pushf, and, popf (TF was set as each began). */
+    assert_int_equal(s.gpr[REG_ESI], 6);
+    assert_true(s.dr[6] & 0x4000);
+    assert_int_equal(s.eflags & EFL_TF, 0);
+    assert_int_equal(s.gpr[REG_ESP], 0x8000);
+    guest_free(g);
+}
+
+/* IF=0: sti / mov ss,ax / mov sp,0x7000 / nop / hlt */
+static const uint8_t prog_movss[] = { 0xfb, 0x8e, 0xd0, 0xbc, 0x00, 0x70, 0x90, 0xf4 };
+
+static void test_mov_ss_shadow(void **st)
+{
+    (void)st;
+    struct guest *g = guest_new();
+    put_bytes(g, 0x7c00, prog_movss, sizeof(prog_movss));
+    real_mode_at(g, 0x7c00);
+    soft_engine_ops.request_interrupt_window(g->e, true);
+    assert_int_equal(run(g), EXIT_IRQ_WINDOW);
+    /* STI covers MOV SS, MOV SS covers MOV SP: the window opens at the NOP. */
+    assert_int_equal(state(g).eip, 0x7c06);
+    guest_free(g);
+}
+
+/* IVT[2] -> handler.  xor ax,ax / mov ds,ax / mov [8],handler / mov [10],0
+ * cli / hlt / hlt     handler: mov di,0x55 / iret */
+static const uint8_t prog_nmi[] = {
+    0x31, 0xc0, 0x8e, 0xd8, 0xc7, 0x06, 0x08, 0x00, 0x13, 0x7c, 0xc7, 0x06,
+    0x0a, 0x00, 0x00, 0x00, 0xfa, 0xf4, 0xf4, 0xbf, 0x55, 0x00, 0xcf
+};
+
+static void test_nmi_wakes_halted_cpu(void **st)
+{
+    (void)st;
+    struct guest *g = guest_new();
+    put_bytes(g, 0x7c00, prog_nmi, sizeof(prog_nmi));
+    real_mode_at(g, 0x7c00);
+    assert_int_equal(run(g), EXIT_HLT);
+    assert_int_equal(state(g).eip, 0x7c12);
+    assert_false(soft_engine_ops.interrupt_ready(g->e));   /* IF = 0 */
+    assert_int_equal(run(g), EXIT_HLT);
+    soft_engine_ops.inject_nmi(g->e);
+    assert_int_equal(run(g), EXIT_HLT);
+    struct cpu_state s = state(g);
+    assert_int_equal(s.gpr[REG_EDI] & 0xffff, 0x55);
+    assert_int_equal(s.eip, 0x7c13);
+    assert_false(s.events.nmi_blocked);                     /* IRET unblocked NMIs */
+    guest_free(g);
+}
+
+static void test_traces(void **st)
+{
+    (void)st;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_non_null(out);
+    struct guest *g = guest_new_traced(TRACE_INSNS | TRACE_INTERRUPTS, out);
+    put_bytes(g, 0x7c00, prog_real, sizeof(prog_real));
+    put32(g, 0x30 * 4, 0x7c08);                 /* IVT[0x30] -> the HLT */
+    real_mode_at(g, 0x7c00);
+    assert_int_equal(run(g), EXIT_HLT);
+    struct cpu_state s = state(g);
+    s.eflags |= EFL_IF;
+    soft_engine_ops.set_state(g->e, &s);
+    soft_engine_ops.inject_interrupt(g->e, 0x30);
+    assert_int_equal(run(g), EXIT_HLT);
+    assert_int_equal(state(g).eip, 0x7c09);
+    fclose(out);
+    assert_non_null(strstr(buf, "0000:00007c00 b83412"));
+    assert_non_null(strstr(buf, "mov ax, 0x1234"));
+    assert_non_null(strstr(buf, "hlt"));
+    assert_non_null(strstr(buf, "interrupt vector 0x30"));
+    free(buf);
+    guest_free(g);
+}
+
 static void test_exit_names(void **st)
 {
     (void)st;
@@ -481,6 +580,10 @@ int main(void)
         cmocka_unit_test(test_user_mode_round_trip),
         cmocka_unit_test(test_cpuid),
         cmocka_unit_test(test_kick),
+        cmocka_unit_test(test_single_step),
+        cmocka_unit_test(test_mov_ss_shadow),
+        cmocka_unit_test(test_nmi_wakes_halted_cpu),
+        cmocka_unit_test(test_traces),
         cmocka_unit_test(test_exit_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
