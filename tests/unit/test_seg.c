@@ -204,6 +204,55 @@ static void test_far_jmp_and_real_mode_loads(void **st)
     guest_free(g);
 }
 
+static void test_call_gate_to_inner_privilege_and_back(void **st)
+{
+    (void)st;
+    struct guest *g = seg_guest(0);
+    struct cpu *c = g->c;
+    /* Call gate 0x70 (DPL 3) -> SEL_CODE0:0x5000, 2 dword parameters. */
+    uint64_t gate = 0x5000u | ((uint64_t)SEL_CODE0 << 16) | (2ull << 32) | (0xecull << 40);
+    put_desc(g, GDT, 0x70, gate);
+    put_desc(g, GDT, 0x78, make_desc(0, 0xfffff, 0xc0f3));   /* user stack, DPL 3 */
+    c->s.gdtr.limit = 0x7f;
+    EXPECT_OK(c, cpu_ltr(c, SEL_TSS));
+    put32(g, 0x4004, 0x9000);       /* esp0 */
+    put32(g, 0x4008, SEL_DATA0);    /* ss0 */
+    struct cpu_state s;
+    soft_engine_ops.get_state(g->e, &s);
+    struct seg_cache tr = s.tr;
+    flat_protected(&s, 3);
+    s.seg[SEG_SS].selector = 0x7b;
+    s.seg[SEG_CS].selector = SEL_CODE3;
+    s.tr = tr;
+    s.gdtr.limit = 0x7f;
+    s.gpr[REG_ESP] = 0x6ff8;
+    s.eip = 0x1234;
+    soft_engine_ops.set_state(g->e, &s);
+    put32(g, 0x6ff8, 0x11111111);   /* parameter 0 */
+    put32(g, 0x6ffc, 0x22222222);   /* parameter 1 */
+    /* JMP through the gate cannot change privilege. */
+    EXPECT_FAULT(c, EXC_GP, 0x70, cpu_far_jmp(c, 0x73, 0));
+    EXPECT_OK(c, cpu_far_call(c, 0x73, 0, 4));
+    assert_int_equal(c->cpl, 0);
+    assert_int_equal(c->s.seg[SEG_CS].selector, SEL_CODE0);
+    assert_int_equal(c->s.eip, 0x5000);
+    assert_int_equal(c->s.seg[SEG_SS].selector, SEL_DATA0);
+    assert_int_equal(c->s.gpr[REG_ESP], 0x9000 - 24);
+    assert_int_equal(get32(g, 0x9000 - 4), 0x7b);          /* old SS */
+    assert_int_equal(get32(g, 0x9000 - 8), 0x6ff8);        /* old ESP */
+    assert_int_equal(get32(g, 0x9000 - 12), 0x22222222);   /* parameters, same order */
+    assert_int_equal(get32(g, 0x9000 - 16), 0x11111111);
+    assert_int_equal(get32(g, 0x9000 - 20), 0x5b);         /* old CS */
+    assert_int_equal(get32(g, 0x9000 - 24), 0x1234);       /* return EIP */
+    /* RET 8 back to CPL 3 pops the parameters from both stacks. */
+    EXPECT_OK(c, cpu_far_ret(c, 4, 8));
+    assert_int_equal(c->cpl, 3);
+    assert_int_equal(c->s.eip, 0x1234);
+    assert_int_equal(c->s.seg[SEG_SS].selector, 0x7b);
+    assert_int_equal(c->s.gpr[REG_ESP], 0x7000);
+    guest_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_lldt_ltr),
         cmocka_unit_test(test_io_permission_bitmap),
         cmocka_unit_test(test_far_jmp_and_real_mode_loads),
+        cmocka_unit_test(test_call_gate_to_inner_privilege_and_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

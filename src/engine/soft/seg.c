@@ -4,7 +4,9 @@
  *
  * Not implemented yet (each raises #GP cleanly or an internal error, noted
  * where it happens): task switches (task gates, TSS selectors, IRET with NT),
- * call gates that change privilege, IRET to virtual-8086 mode. */
+ * interrupts from and IRET to virtual-8086 mode. */
+#include <string.h>
+
 #include "engine/soft/mem.h"
 #include "engine/soft/soft_priv.h"
 
@@ -280,60 +282,106 @@ static void commit_cs(struct cpu *c, uint16_t sel, uint64_t d, uint32_t eip, uns
     c->s.eip = eip;
 }
 
-/* Resolve a far JMP/CALL target: a code segment or a call gate to one at
- * the same privilege.  Returns the code descriptor, selector and offset. */
-static uint64_t resolve_far_target(struct cpu *c, uint16_t *sel, uint32_t *off, bool *via_gate16)
+/* A far JMP/CALL target after resolving a call gate. */
+struct far_target {
+    uint16_t sel;        /* code selector (RPL adjusted) */
+    uint32_t off;
+    uint64_t desc;       /* code descriptor */
+    bool gate;           /* reached through a call gate */
+    bool gate16;         /* ... a 16-bit one */
+    unsigned params;     /* gate parameter count */
+    bool inner;          /* the gate leads to a more privileged non-conforming segment */
+};
+
+/* Resolve a far JMP/CALL target: a code segment or a call gate. */
+static void resolve_far_target(struct cpu *c, uint16_t sel, uint32_t off, struct far_target *t)
 {
-    *via_gate16 = false;
-    if ((*sel & ~3u) == 0)
+    memset(t, 0, sizeof(*t));
+    if ((sel & ~3u) == 0)
         cpu_gp(c, 0);
-    uint64_t d = fetch_or_gp(c, *sel);
+    uint64_t d = fetch_or_gp(c, sel);
     if (DESC_S(d)) {
-        check_code_same_priv(c, *sel, d);
-        return d;
+        check_code_same_priv(c, sel, d);
+        t->sel = (uint16_t)((sel & ~3u) | c->cpl);
+        t->off = off;
+        t->desc = d;
+        return;
     }
     unsigned type = DESC_TYPE(d);
-    if (type == 0x4 || type == 0xc) {
-        if (DESC_DPL(d) < c->cpl || DESC_DPL(d) < (*sel & 3u))
-            cpu_gp(c, SEL_ERR(*sel));
-        if (!DESC_P(d))
-            cpu_np(c, SEL_ERR(*sel));
-        uint16_t tsel = (uint16_t)(d >> 16);
-        uint32_t toff = (uint32_t)(d & 0xffffu);
-        if (type == 0xc)
-            toff |= (uint32_t)((d >> 32) & 0xffff0000u);
-        else
-            *via_gate16 = true;
-        if ((tsel & ~3u) == 0)
-            cpu_gp(c, 0);
-        uint64_t td = fetch_or_gp(c, tsel);
-        if (!DESC_S(td) || !DESC_CODE(td) || DESC_DPL(td) > c->cpl)
-            cpu_gp(c, SEL_ERR(tsel));
-        if (!DESC_CONF(td) && DESC_DPL(td) < c->cpl)
-            /* Call gates to an inner privilege level (stack switch with
-             * parameter copy) are not implemented yet. */
-            cpu_gp(c, SEL_ERR(*sel));
-        if (!DESC_P(td))
-            cpu_np(c, SEL_ERR(tsel));
-        *sel = (uint16_t)((tsel & ~3u) | c->cpl);
-        *off = toff;
-        return td;
-    }
-    /* Task gates and TSS selectors: task switching is not implemented. */
-    cpu_gp(c, SEL_ERR(*sel));
+    if (type != 0x4 && type != 0xc)
+        cpu_gp(c, SEL_ERR(sel));   /* task gates and TSS selectors: task switching is not implemented */
+    if (DESC_DPL(d) < c->cpl || DESC_DPL(d) < (sel & 3u))
+        cpu_gp(c, SEL_ERR(sel));
+    if (!DESC_P(d))
+        cpu_np(c, SEL_ERR(sel));
+    uint16_t tsel = (uint16_t)(d >> 16);
+    t->off = (uint32_t)(d & 0xffffu);
+    if (type == 0xc)
+        t->off |= (uint32_t)((d >> 32) & 0xffff0000u);
+    t->gate = true;
+    t->gate16 = type == 0x4;
+    t->params = (unsigned)((d >> 32) & 0x1f);
+    if ((tsel & ~3u) == 0)
+        cpu_gp(c, 0);
+    uint64_t td = fetch_or_gp(c, tsel);
+    if (!DESC_S(td) || !DESC_CODE(td) || DESC_DPL(td) > c->cpl)
+        cpu_gp(c, SEL_ERR(tsel));
+    if (!DESC_P(td))
+        cpu_np(c, SEL_ERR(tsel));
+    t->inner = !DESC_CONF(td) && DESC_DPL(td) < c->cpl;
+    t->sel = (uint16_t)((tsel & ~3u) | (t->inner ? DESC_DPL(td) : c->cpl));
+    t->desc = td;
 }
 
 void cpu_far_jmp(struct cpu *c, uint16_t sel, uint32_t offset)
 {
     if (!c->pe || c->v86) {
-        if (offset > c->s.seg[SEG_CS].limit && !c->v86)
+        if (offset > c->s.seg[SEG_CS].limit)
             cpu_gp(c, 0);
         set_real_cs(c, sel, offset);
         return;
     }
-    bool gate16;
-    uint64_t d = resolve_far_target(c, &sel, &offset, &gate16);
-    commit_cs(c, sel, d, offset, c->cpl);
+    struct far_target t;
+    resolve_far_target(c, sel, offset, &t);
+    if (t.inner)
+        cpu_gp(c, SEL_ERR(sel));   /* JMP through a call gate cannot change privilege */
+    commit_cs(c, t.sel, t.desc, t.off, c->cpl);
+    cpu_mode_changed(c);
+}
+
+/* CALL through a call gate to a more privileged level: switch to the
+ * TSS stack of that level, copy the gate's parameters, push the caller's
+ * SS:ESP and CS:EIP there. */
+static void call_gate_inner(struct cpu *c, const struct far_target *t)
+{
+    unsigned new_cpl = t->sel & 3u;
+    unsigned size = t->gate16 ? 2 : 4;
+    uint16_t ss_sel;
+    uint32_t esp;
+    uint64_t ss_d;
+    struct stack_build sb;
+    seg_tss_stack(c, new_cpl, &ss_sel, &esp, 0);
+    seg_check_stack(c, ss_sel, new_cpl, EXC_TS, 0, &sb.ss, &ss_d);
+    sb.esp = esp;
+    sb.system = true;
+    sb.fault_err = SEL_ERR(ss_sel);
+    struct seg_cache cs;
+    seg_from_descriptor(&cs, t->sel, t->desc | (1ull << 40));
+    if (t->off > cs.limit)
+        cpu_gp(c, 0);
+    stack_build_push(c, &sb, c->s.seg[SEG_SS].selector, size);
+    stack_build_push(c, &sb, c->s.gpr[REG_ESP], size);
+    for (unsigned k = t->params; k-- > 0;)
+        stack_build_push(c, &sb, cpu_stack_peek(c, k * size, size), size);
+    stack_build_push(c, &sb, c->s.seg[SEG_CS].selector, size);
+    stack_build_push(c, &sb, c->s.eip, size);
+    seg_set_accessed(c, t->sel, t->desc);
+    seg_set_accessed(c, ss_sel, ss_d);
+    sb.ss.attr |= SEGA_ACCESSED;
+    c->s.seg[SEG_SS] = sb.ss;
+    c->s.gpr[REG_ESP] = sb.esp;
+    c->s.seg[SEG_CS] = cs;
+    c->s.eip = t->off;
     cpu_mode_changed(c);
 }
 
@@ -350,13 +398,17 @@ void cpu_far_call(struct cpu *c, uint16_t sel, uint32_t offset, int opsize)
         cpu_stack_adjust(c, -2 * opsize);
         return;
     }
-    bool gate16;
-    uint64_t d = resolve_far_target(c, &sel, &offset, &gate16);
-    if (gate16)
-        opsize = 2;
+    struct far_target t;
+    resolve_far_target(c, sel, offset, &t);
+    if (t.inner) {
+        call_gate_inner(c, &t);
+        return;
+    }
+    if (t.gate)
+        opsize = t.gate16 ? 2 : 4;
     cpu_stack_poke(c, (uint32_t)opsize, (unsigned)opsize, ret_cs);
     cpu_stack_poke(c, 2u * (uint32_t)opsize, (unsigned)opsize, ret_eip);
-    commit_cs(c, sel, d, offset, c->cpl);
+    commit_cs(c, t.sel, t.desc, t.off, c->cpl);
     cpu_stack_adjust(c, -2 * opsize);
     cpu_mode_changed(c);
 }
