@@ -232,6 +232,7 @@ static void test_call_gate_to_inner_privilege_and_back(void **st)
     put32(g, 0x6ffc, 0x22222222);   /* parameter 1 */
     /* JMP through the gate cannot change privilege. */
     EXPECT_FAULT(c, EXC_GP, 0x70, cpu_far_jmp(c, 0x73, 0));
+    c->insn_eip = c->s.eip = 0x1234;   /* (the fault restored EIP to insn_eip) */
     EXPECT_OK(c, cpu_far_call(c, 0x73, 0, 4));
     assert_int_equal(c->cpl, 0);
     assert_int_equal(c->s.seg[SEG_CS].selector, SEL_CODE0);
