@@ -557,6 +557,76 @@ static void test_traces(void **st)
     guest_free(g);
 }
 
+/* mov ax,0x1234 / mov ds,ax (#GP: past the GDT) / hlt
+ * df_handler (0x1007): mov edi,[esp] / mov esi,[esp+4] / hlt */
+static const uint8_t prog_df[] = { 0x66, 0xb8, 0x34, 0x12, 0x8e, 0xd8, 0xf4, 0x8b, 0x3c, 0x24,
+                                   0x8b, 0x74, 0x24, 0x04, 0xf4 };
+
+static void test_double_fault(void **st)
+{
+    (void)st;
+    struct guest *g = guest_new();
+    put_bytes(g, 0x1000, prog_df, sizeof(prog_df));
+    put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
+    put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
+    put_gate(g, 0x3000, 13, 0x08, 0x1007, 0x0e);   /* #GP gate not present: #NP */
+    put_gate(g, 0x3000, 8, 0x08, 0x1007, 0x8e);
+    flat32_at(g, 0x1000);
+    struct cpu_state s = state(g);
+    s.gdtr = (struct dtable_reg){ 0x2000, 23 };
+    s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
+    soft_engine_ops.set_state(g->e, &s);
+    assert_int_equal(run(g), EXIT_HLT);
+    s = state(g);
+    assert_int_equal(s.gpr[REG_EDI], 0);          /* #DF error code */
+    assert_int_equal(s.gpr[REG_ESI], 0x1004);     /* the faulting MOV DS */
+    struct soft_event_record r[SOFT_EVENT_RING];
+    size_t n = soft_engine_recent_events(g->e, r, SOFT_EVENT_RING);
+    /* #GP, then the #NP raised while delivering it became #DF. */
+    assert_int_equal(n, 2);
+    assert_int_equal(r[0].vector, EXC_GP);
+    assert_int_equal(r[0].error, 0x1230);
+    assert_int_equal(r[1].vector, EXC_DF);
+    assert_int_equal(r[1].error, 0);
+    guest_free(g);
+}
+
+/* A software INT to a gate whose DPL is below CPL raises #GP(vector*8+2). */
+static void test_int_gate_dpl_check(void **st)
+{
+    (void)st;
+    struct guest *g = guest_new();
+    static const uint8_t prog[] = { 0xcd, 0x40 };           /* int 0x40 */
+    static const uint8_t gp_handler[] = { 0x8b, 0x3c, 0x24, 0xf4 };   /* mov edi,[esp] / hlt */
+    put_bytes(g, 0x1000, prog, sizeof(prog));
+    put_bytes(g, 0x1100, gp_handler, sizeof(gp_handler));
+    put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
+    put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
+    put_desc(g, 0x2000, 3, make_desc(0, 0xfffff, 0xc0fb));
+    put_desc(g, 0x2000, 4, make_desc(0, 0xfffff, 0xc0f3));
+    put_desc(g, 0x2000, 5, make_desc(0x4000, 0x67, 0x0089));
+    put32(g, 0x4004, 0x9000);
+    put32(g, 0x4008, 0x10);
+    put_gate(g, 0x3000, 0x40, 0x08, 0x1100, 0x8e);   /* DPL 0 */
+    put_gate(g, 0x3000, 13, 0x08, 0x1100, 0x8e);
+    struct cpu_state s;
+    cpu_state_power_on(&s);
+    flat_protected(&s, 3);
+    s.seg[SEG_CS].selector = 0x1b;
+    s.seg[SEG_SS].selector = s.seg[SEG_DS].selector = 0x23;
+    s.gdtr = (struct dtable_reg){ 0x2000, 47 };
+    s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
+    s.tr = (struct seg_cache){ .selector = 0x28, .base = 0x4000, .limit = 0x67, .attr = 0x8b };
+    s.eip = 0x1000;
+    s.gpr[REG_ESP] = 0x7000;
+    soft_engine_ops.set_state(g->e, &s);
+    assert_int_equal(run(g), EXIT_HLT);
+    s = state(g);
+    assert_int_equal(s.gpr[REG_EDI], 0x40 * 8 + 2);
+    assert_int_equal(get32(g, 0x9000 - 20), 0x1000);   /* EIP of the INT */
+    guest_free(g);
+}
+
 static void test_exit_names(void **st)
 {
     (void)st;
@@ -584,6 +654,8 @@ int main(void)
         cmocka_unit_test(test_mov_ss_shadow),
         cmocka_unit_test(test_nmi_wakes_halted_cpu),
         cmocka_unit_test(test_traces),
+        cmocka_unit_test(test_double_fault),
+        cmocka_unit_test(test_int_gate_dpl_check),
         cmocka_unit_test(test_exit_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
