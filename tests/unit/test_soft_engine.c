@@ -585,7 +585,7 @@ static void test_double_fault(void **st)
     /* #GP, then the #NP raised while delivering it became #DF. */
     assert_int_equal(n, 2);
     assert_int_equal(r[0].vector, EXC_GP);
-    assert_int_equal(r[0].error, 0x1230);
+    assert_int_equal(r[0].error, 0x1234);          /* selector with TI (no LDT) */
     assert_int_equal(r[1].vector, EXC_DF);
     assert_int_equal(r[1].error, 0);
     guest_free(g);
