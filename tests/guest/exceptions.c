@@ -189,6 +189,26 @@ static void test_idt_limit(void)
     expect("gp_int_beyond_idt_limit", 13, 0x50 * 8 + 2, 0);
 }
 
+static void test_double_fault(void)
+{
+    /* #GP whose gate is not present: delivering it raises #NP, and a
+     * contributory fault during a contributory fault is a double fault
+     * (error code 0). */
+    idt_set_present(13, 0);
+    __asm__ volatile("movw $0x1238, %%ax\n\t" CATCH_ASM("movw %%ax, %%ds")
+                     : : : "eax", "memory");
+    idt_set_present(13, 1);
+    check("df_fault_during_fault_delivery", caught.hit == 1 && caught.vector == 8 && caught.error == 0,
+          "hit %d vector %u error %x", caught.hit, caught.vector, caught.error);
+    catch_reset();
+
+    /* A not-present gate alone: #NP with the IDT bit, vector*8+2. */
+    idt_set_present(0x42, 0);
+    __asm__ volatile(CATCH_ASM("int $0x42") : : : "memory");
+    idt_set_present(0x42, 1);
+    expect("np_gate_not_present", 11, 0x42 * 8 + 2, 0);
+}
+
 static volatile uint32_t gate_flags_inside, gate_pushed_flags, gate_pushed_cs;
 
 static void int41_handler(struct int_frame *f)
@@ -220,6 +240,7 @@ int guest_main(uint32_t mb_magic, uint32_t mb_info)
     test_segment_faults();
     test_traps();
     test_idt_limit();
+    test_double_fault();
     test_gate_context();
     return test_finish();
 }

@@ -83,6 +83,11 @@ void idt_init(void)
     idt_load_limit(sizeof(idt) - 1);
 }
 
+void idt_set_present(uint8_t vector, int present)
+{
+    idt[vector].type = present ? 0x8E : 0x0E;
+}
+
 void idt_set_handler(uint8_t vector, int_handler h)
 {
     handlers[vector] = h;

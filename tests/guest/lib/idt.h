@@ -16,6 +16,8 @@ typedef void (*int_handler)(struct int_frame *f);
 /* Installs all 256 gates (interrupt gates, DPL 0) and loads IDTR. */
 void idt_init(void);
 void idt_set_handler(uint8_t vector, int_handler h);
+/* Marks a gate present or not present (for nested-fault tests). */
+void idt_set_present(uint8_t vector, int present);
 /* Reload IDTR with a different limit (for limit tests); idt_init restores. */
 void idt_load_limit(uint16_t limit);
 
