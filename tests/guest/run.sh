@@ -24,7 +24,7 @@ runner=${GUEST_RUNNER:-morph}
 timeout_s=${GUEST_TIMEOUT:-30}
 morph=${1:-$root/build/morph}
 
-guests="hello protmode_rom realmode paging exceptions pit rtc uart cpuid smc cpu_exercise"
+guests="hello protmode_rom realmode paging exceptions usermode pit rtc uart cpuid smc cpu_exercise"
 [ -n "${GUEST_ONLY:-}" ] && guests=$GUEST_ONLY
 
 # FAIL lines QEMU's TCG is known to produce where it deviates from real

@@ -23,6 +23,9 @@ gdt:
     dq 0x00CF90000000FFFF           ; 0x28 data32 flat read-only
     dq 0x00CF12000000FFFF           ; 0x30 data32 not present
     dq 0x0040920000000FFF           ; 0x38 data32 byte-granular, limit 0xFFF
+    dq 0x00CFFA000000FFFF           ; 0x40 user code32 flat, DPL 3
+    dq 0x00CFF2000000FFFF           ; 0x48 user data32 flat, DPL 3
+    dq 0                            ; 0x50 TSS, filled in at run time
 gdt_end:
 gdtr:
     dw gdt_end - gdt - 1

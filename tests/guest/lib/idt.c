@@ -85,7 +85,12 @@ void idt_init(void)
 
 void idt_set_present(uint8_t vector, int present)
 {
-    idt[vector].type = present ? 0x8E : 0x0E;
+    idt[vector].type = (uint8_t)((idt[vector].type & 0x7F) | (present ? 0x80 : 0));
+}
+
+void idt_set_dpl(uint8_t vector, int dpl)
+{
+    idt[vector].type = (uint8_t)((idt[vector].type & ~0x60) | (dpl & 3) << 5);
 }
 
 void idt_set_handler(uint8_t vector, int_handler h)

@@ -9,6 +9,7 @@ struct int_frame {
     uint32_t edi, esi, ebp, esp_at_pusha, ebx, edx, ecx, eax;
     uint32_t vector, error;
     uint32_t eip, cs, eflags;       /* pushed by the CPU */
+    uint32_t user_esp, user_ss;     /* only when coming from ring 3 */
 };
 
 typedef void (*int_handler)(struct int_frame *f);
@@ -18,6 +19,8 @@ void idt_init(void);
 void idt_set_handler(uint8_t vector, int_handler h);
 /* Marks a gate present or not present (for nested-fault tests). */
 void idt_set_present(uint8_t vector, int present);
+/* Sets the gate's DPL (3 lets INT n from user mode through). */
+void idt_set_dpl(uint8_t vector, int dpl);
 /* Reload IDTR with a different limit (for limit tests); idt_init restores. */
 void idt_load_limit(uint16_t limit);
 
