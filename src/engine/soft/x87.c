@@ -290,23 +290,26 @@ static void arith_reg(struct x87_state *f, unsigned reg, unsigned sti, bool to_s
 /* Compares: FCOM/FUCOM/FTST set C0 C2 C3 (C1 = 0); FCOMI/FUCOMI set ZF PF
  * CF and clear OF SF AF.  b_empty: the second operand is an empty register. */
 static void compare(struct x87_op *o, enum x87_hop op, long double b, bool b_empty,
-                    unsigned pre, unsigned pops, bool eflags)
+                    unsigned pops, bool eflags, const uint8_t *mem)
 {
     struct x87_state *f = &o->f;
     unsigned cc;
+    bool complete;            /* no unmasked exception: pop as asked */
     if (empty(f, 0) || b_empty) {
-        if (!stack_underflow(f))
-            return;
-        cc = FSW_C0 | FSW_C2 | FSW_C3;   /* unordered */
+        complete = stack_underflow(f);
+        cc = FSW_C0 | FSW_C2 | FSW_C3;   /* unordered, even when unmasked */
     } else {
+        /* The condition codes are set even when an unmasked IE or DE is
+         * reported (the hardware compares as unordered / by value). */
         struct x87_host_io io = { .in = { st(f, 0), b } };
+        if (mem)
+            memcpy(io.mem, mem, sizeof(io.mem));
         x87_host_run(op, f->fcw, &io);
-        unsigned flags = (io.sw & FSW_EXC) | pre;
-        raise_flags(f, flags);
-        set_cc(f, FSW_C1, 0);
-        if (unmasked(f, flags & (FSW_IE | FSW_DE)))
-            return;
+        raise_flags(f, io.sw & FSW_EXC);
+        if (!eflags)
+            set_cc(f, FSW_C1, 0);
         cc = io.sw & (FSW_C0 | FSW_C2 | FSW_C3);
+        complete = !unmasked(f, io.sw);
     }
     if (eflags) {
         uint32_t fl = ((cc & FSW_C3) ? EFL_ZF : 0) | ((cc & FSW_C2) ? EFL_PF : 0) |
@@ -315,18 +318,20 @@ static void compare(struct x87_op *o, enum x87_hop op, long double b, bool b_emp
     } else {
         set_cc(f, FSW_C0 | FSW_C2 | FSW_C3, cc);
     }
-    while (pops--)
+    while (complete && pops--)
         pop(f);
 }
 
-/* ST(0) op memory operand already converted to b (with its conversion's
- * exception flags): the D8/DA/DC/DE memory rows. */
-static void arith_mem(struct x87_op *o, long double b, unsigned pre)
+/* ST(0) op memory operand (the D8/DA/DC/DE memory rows), n bytes. */
+static void arith_mem(struct x87_op *o, unsigned n)
 {
     struct x87_state *f = &o->f;
     unsigned reg = o->i->reg;
+    struct x87_host_io io = { .in = { 0, 0 } };
+    x87_read_bytes(o, io.mem, n);
+    enum x87_hop op = (enum x87_hop)(HOP_MEM + ((o->i->opcode & 7) >> 1) * 8 + reg);
     if (reg == 2 || reg == 3) {
-        compare(o, HOP_COM, b, false, pre, reg == 3, false);
+        compare(o, op, 0, false, reg == 3, false, io.mem);
         return;
     }
     if (empty(f, 0)) {
@@ -334,21 +339,21 @@ static void arith_mem(struct x87_op *o, long double b, unsigned pre)
             put(f, 0, indefinite());
         return;
     }
-    if (unmasked(f, pre & (FSW_IE | FSW_DE))) {
-        raise_flags(f, pre);
-        return;
-    }
-    arith(f, arith_hop[reg], 0, st(f, 0), b, pre, false);
+    io.in[0] = st(f, 0);
+    x87_host_run(op, f->fcw, &io);
+    if (accept_result(f, io.sw & (FSW_EXC | FSW_C1)))
+        put(f, 0, io.out[0]);
 }
 
 /* m32fp / m64fp / m80bcd to extended precision (SNaN -> IE, denormal -> DE). */
 static long double convert_in(struct x87_state *f, enum x87_hop op, const uint8_t *bytes,
-                              unsigned n, unsigned *flags)
+                              unsigned n, unsigned *flags, bool *loaded)
 {
     struct x87_host_io io = { .in = { 0, 0 } };
     memcpy(io.mem, bytes, n);
     x87_host_run(op, f->fcw, &io);
     *flags = io.sw & FSW_EXC;
+    *loaded = io.depth == 1;   /* an unmasked IE keeps the value out; DE does not */
     return io.out[0];
 }
 
@@ -363,8 +368,9 @@ static long double int_from_bytes(const uint8_t *b, unsigned n)
 
 /* ---- loads and stores ---- */
 
-/* Push v (from a conversion with exception flags `flags`). */
-static void push_value(struct x87_state *f, long double v, unsigned flags)
+/* Push v (from a conversion with exception flags `flags`; not `loaded`
+ * when an unmasked exception stopped it). */
+static void push_value(struct x87_state *f, long double v, unsigned flags, bool loaded)
 {
     if (!empty(f, 7)) {
         if (stack_overflow(f))
@@ -372,10 +378,9 @@ static void push_value(struct x87_state *f, long double v, unsigned flags)
         return;
     }
     raise_flags(f, flags);
-    if (unmasked(f, flags & (FSW_IE | FSW_DE)))
-        return;
-    push(f, v);
     set_cc(f, FSW_C1, 0);
+    if (loaded)
+        push(f, v);
 }
 
 /* Convert ST(0) for a store to memory (op: HOP_ST_*, n bytes).  false: an
@@ -432,50 +437,35 @@ static void load_mem(struct x87_op *o, unsigned n, enum x87_hop op)
     uint8_t b[10];
     x87_read_bytes(o, b, n);
     unsigned flags = 0;
+    bool loaded = true;
     long double v;
     if (op == HOP_COUNT) {                 /* m80fp: a plain copy, no exceptions */
         v = 0;
         memcpy(&v, b, 10);
     } else {
-        v = convert_in(&o->f, op, b, n, &flags);
+        v = convert_in(&o->f, op, b, n, &flags, &loaded);
     }
-    push_value(&o->f, v, flags);
+    push_value(&o->f, v, flags, loaded);
 }
 
 static void fild(struct x87_op *o, unsigned n)
 {
     uint8_t b[8];
     x87_read_bytes(o, b, n);
-    push_value(&o->f, int_from_bytes(b, n), 0);
-}
-
-static void fp_arith_mem(struct x87_op *o, unsigned n)
-{
-    uint8_t b[8];
-    x87_read_bytes(o, b, n);
-    unsigned flags;
-    long double v = convert_in(&o->f, n == 4 ? HOP_LD_M32 : HOP_LD_M64, b, n, &flags);
-    arith_mem(o, v, flags);
-}
-
-static void int_arith_mem(struct x87_op *o, unsigned n)
-{
-    uint8_t b[4];
-    x87_read_bytes(o, b, n);
-    arith_mem(o, int_from_bytes(b, n), 0);
+    push_value(&o->f, int_from_bytes(b, n), 0, true);
 }
 
 /* ---- register-form instructions ---- */
 
 static void fld_sti(struct x87_state *f, unsigned sti)
 {
-    if (!empty(f, 7)) {
-        if (stack_overflow(f))
+    if (empty(f, sti)) {
+        if (stack_underflow(f))
             push(f, indefinite());
         return;
     }
-    if (empty(f, sti)) {
-        if (stack_underflow(f))
+    if (!empty(f, 7)) {
+        if (stack_overflow(f))
             push(f, indefinite());
         return;
     }
@@ -493,6 +483,24 @@ static void fst_sti(struct x87_state *f, unsigned sti, bool pop_after)
         put(f, sti, st(f, 0));
         set_cc(f, FSW_C1, 0);
     }
+    if (pop_after)
+        pop(f);
+}
+
+/* D9 D8+i: FSTP without the stack-underflow check (an empty ST(0) is not
+ * stored, no exception); the host (AMD) executes it so. */
+static void fstp_nce(struct x87_state *f, unsigned sti)
+{
+    if (!empty(f, 0))
+        put(f, sti, st(f, 0));
+    set_cc(f, FSW_C1, 0);
+    pop(f);
+}
+
+static void ffree(struct x87_state *f, unsigned sti, bool pop_after)
+{
+    set_tag(f, phys(f, sti), X87_TAG_EMPTY);
+    set_cc(f, FSW_C1, 0);
     if (pop_after)
         pop(f);
 }
@@ -531,6 +539,7 @@ static void fcmov(struct x87_op *o, unsigned sti)
 static void one_operand(struct x87_state *f, enum x87_hop op, unsigned cc_from_host)
 {
     if (empty(f, 0)) {
+        set_cc(f, cc_from_host, 0);
         if (stack_underflow(f))
             put(f, 0, indefinite());
         return;
@@ -572,14 +581,20 @@ static void fxam(struct x87_state *f)
 static void two_operand(struct x87_state *f, enum x87_hop op, unsigned cc_from_host)
 {
     if (empty(f, 0) || empty(f, 1)) {
+        set_cc(f, cc_from_host & FSW_C2, 0);
         if (stack_underflow(f))
             put(f, 0, indefinite());
         return;
     }
     struct x87_host_io io = { .in = { st(f, 0), st(f, 1) } };
     x87_host_run(op, f->fcw, &io);
+    set_cc(f, cc_from_host & FSW_C2, io.sw);
     if (!accept_result(f, io.sw & (FSW_EXC | FSW_C1)))
         return;
+    /* FPREM with a NaN result reports C1 = C2 = 0 and leaves C0 and C3. */
+    if (cc_from_host == FSW_CC && x87_tag_of(io.out[0]) == X87_TAG_SPECIAL &&
+        (ld_se(io.out[0]) & 0x7fff) == 0x7fff && (ld_sig(io.out[0]) << 1) != 0)
+        cc_from_host = FSW_C2;
     set_cc(f, cc_from_host, io.sw);
     put(f, 0, io.out[0]);
 }
@@ -607,6 +622,8 @@ static void two_operand_pop(struct x87_state *f, enum x87_hop op)
 static void replace_push(struct x87_state *f, enum x87_hop op)
 {
     if (empty(f, 0) || !empty(f, 7)) {
+        if (op != HOP_XTRACT)
+            set_cc(f, FSW_C2, 0);
         if (empty(f, 0) ? stack_underflow(f) : stack_overflow(f)) {
             put(f, 0, indefinite());
             push(f, indefinite());
@@ -627,7 +644,7 @@ static void load_const(struct x87_state *f, enum x87_hop op)
 {
     struct x87_host_io io = { .in = { 0, 0 } };
     x87_host_run(op, f->fcw, &io);
-    push_value(f, io.out[0], 0);
+    push_value(f, io.out[0], 0, true);
 }
 
 /* ---- dispatch ---- */
@@ -650,7 +667,7 @@ static void exec_d9_reg(struct x87_op *o)
             undefined(o);
         begin(o, K_DATA);                      /* FNOP */
         return;
-    case 3: begin(o, K_DATA); fst_sti(f, rm, true); return;   /* FSTP1 alias */
+    case 3: begin(o, K_DATA); fstp_nce(f, rm); return;
     default: break;
     }
     static const int8_t d9_ok[32] = {
@@ -664,7 +681,7 @@ static void exec_d9_reg(struct x87_op *o)
     switch (0xe0 + sub) {
     case 0xe0: sign_op(f, true); break;
     case 0xe1: sign_op(f, false); break;
-    case 0xe4: compare(o, HOP_TST, 0, false, 0, 0, false); break;
+    case 0xe4: compare(o, HOP_TST, 0, false, 0, false, NULL); break;
     case 0xe5: fxam(f); break;
     case 0xe8: load_const(f, HOP_LD1); break;
     case 0xe9: load_const(f, HOP_LDL2T); break;
@@ -718,7 +735,7 @@ static void exec_db_reg(struct x87_op *o)
     }
     if (reg == 5 || reg == 6) {                /* FUCOMI / FCOMI */
         begin(o, K_DATA);
-        compare(o, reg == 5 ? HOP_UCOM : HOP_COM, st(f, rm), empty(f, rm), 0, 0, true);
+        compare(o, reg == 5 ? HOP_UCOM : HOP_COM, st(f, rm), empty(f, rm), 0, true, NULL);
         return;
     }
     undefined(o);
@@ -732,7 +749,7 @@ static void exec_reg(struct x87_op *o)
     case 0:
         begin(o, K_DATA);
         if (reg == 2 || reg == 3)
-            compare(o, HOP_COM, st(f, rm), empty(f, rm), 0, reg == 3, false);
+            compare(o, HOP_COM, st(f, rm), empty(f, rm), reg == 3, false, NULL);
         else
             arith_reg(f, reg, rm, false, false);
         return;
@@ -745,7 +762,7 @@ static void exec_reg(struct x87_op *o)
             fcmov(o, rm);
         } else if (reg == 5 && rm == 1) {      /* FUCOMPP */
             begin(o, K_DATA);
-            compare(o, HOP_UCOM, st(f, 1), empty(f, 1), 0, 2, false);
+            compare(o, HOP_UCOM, st(f, 1), empty(f, 1), 2, false, NULL);
         } else {
             undefined(o);
         }
@@ -756,31 +773,31 @@ static void exec_reg(struct x87_op *o)
     case 4:
         begin(o, K_DATA);
         if (reg == 2 || reg == 3)              /* FCOM2 / FCOMP3 aliases */
-            compare(o, HOP_COM, st(f, rm), empty(f, rm), 0, reg == 3, false);
+            compare(o, HOP_COM, st(f, rm), empty(f, rm), reg == 3, false, NULL);
         else
             arith_reg(f, reg, rm, true, false);
         return;
     case 5:
         switch (reg) {
-        case 0: begin(o, K_DATA); set_tag(f, phys(f, rm), X87_TAG_EMPTY); return;   /* FFREE */
+        case 0: begin(o, K_DATA); ffree(f, rm, false); return;
         case 1: begin(o, K_DATA); fxch(f, rm); return;                            /* FXCH4 */
         case 2: begin(o, K_DATA); fst_sti(f, rm, false); return;
         case 3: begin(o, K_DATA); fst_sti(f, rm, true); return;
         case 4: case 5:                                                           /* FUCOM(P) */
             begin(o, K_DATA);
-            compare(o, HOP_UCOM, st(f, rm), empty(f, rm), 0, reg == 5, false);
+            compare(o, HOP_UCOM, st(f, rm), empty(f, rm), reg == 5, false, NULL);
             return;
         default: undefined(o);
         }
     case 6:
         if (reg == 2) {                        /* FCOMP5 alias */
             begin(o, K_DATA);
-            compare(o, HOP_COM, st(f, rm), empty(f, rm), 0, 1, false);
+            compare(o, HOP_COM, st(f, rm), empty(f, rm), 1, false, NULL);
         } else if (reg == 3) {
             if (rm != 1)
                 undefined(o);
             begin(o, K_DATA);                  /* FCOMPP */
-            compare(o, HOP_COM, st(f, 1), empty(f, 1), 0, 2, false);
+            compare(o, HOP_COM, st(f, 1), empty(f, 1), 2, false, NULL);
         } else {
             begin(o, K_DATA);
             arith_reg(f, reg, rm, true, true);
@@ -790,8 +807,7 @@ static void exec_reg(struct x87_op *o)
         switch (reg) {
         case 0:                                /* FFREEP */
             begin(o, K_DATA);
-            set_tag(f, phys(f, rm), X87_TAG_EMPTY);
-            pop(f);
+            ffree(f, rm, true);
             return;
         case 1: begin(o, K_DATA); fxch(f, rm); return;                 /* FXCH7 */
         case 2: case 3: begin(o, K_DATA); fst_sti(f, rm, true); return; /* FSTP8/9 */
@@ -802,7 +818,7 @@ static void exec_reg(struct x87_op *o)
             return;
         case 5: case 6:                        /* FUCOMIP / FCOMIP */
             begin(o, K_DATA);
-            compare(o, reg == 5 ? HOP_UCOM : HOP_COM, st(f, rm), empty(f, rm), 0, 1, true);
+            compare(o, reg == 5 ? HOP_UCOM : HOP_COM, st(f, rm), empty(f, rm), 1, true, NULL);
             return;
         default: undefined(o);
         }
@@ -817,7 +833,7 @@ static void exec_mem(struct x87_op *o)
     o->ea = insn_ea(o->c, o->i);
     switch ((o->i->opcode & 7) << 3 | reg) {
     case 000: case 001: case 002: case 003: case 004: case 005: case 006: case 007:
-        begin(o, K_DATA); fp_arith_mem(o, 4); return;
+        begin(o, K_DATA); arith_mem(o, 4); return;
     case 010: begin(o, K_DATA); load_mem(o, 4, HOP_LD_M32); return;
     case 012: begin(o, K_DATA); store_mem(o, HOP_ST_M32, 4, false); return;
     case 013: begin(o, K_DATA); store_mem(o, HOP_ST_M32, 4, true); return;
@@ -831,14 +847,14 @@ static void exec_mem(struct x87_op *o)
     case 016: x87_fnstenv(o); return;
     case 017: x87_write_bytes(o, (const uint8_t *)&f->fcw, 2); return;
     case 020: case 021: case 022: case 023: case 024: case 025: case 026: case 027:
-        begin(o, K_DATA); int_arith_mem(o, 4); return;
+        begin(o, K_DATA); arith_mem(o, 4); return;
     case 030: begin(o, K_DATA); fild(o, 4); return;
     case 032: begin(o, K_DATA); store_mem(o, HOP_ST_I32, 4, false); return;
     case 033: begin(o, K_DATA); store_mem(o, HOP_ST_I32, 4, true); return;
     case 035: begin(o, K_DATA); load_mem(o, 10, HOP_COUNT); return;
     case 037: begin(o, K_DATA); fstp_m80(o); return;
     case 040: case 041: case 042: case 043: case 044: case 045: case 046: case 047:
-        begin(o, K_DATA); fp_arith_mem(o, 8); return;
+        begin(o, K_DATA); arith_mem(o, 8); return;
     case 050: begin(o, K_DATA); load_mem(o, 8, HOP_LD_M64); return;
     case 052: begin(o, K_DATA); store_mem(o, HOP_ST_M64, 8, false); return;
     case 053: begin(o, K_DATA); store_mem(o, HOP_ST_M64, 8, true); return;
@@ -846,7 +862,7 @@ static void exec_mem(struct x87_op *o)
     case 056: x87_fnsave(o); return;
     case 057: x87_write_bytes(o, (const uint8_t *)&f->fsw, 2); return;
     case 060: case 061: case 062: case 063: case 064: case 065: case 066: case 067:
-        begin(o, K_DATA); int_arith_mem(o, 2); return;
+        begin(o, K_DATA); arith_mem(o, 2); return;
     case 070: begin(o, K_DATA); fild(o, 2); return;
     case 072: begin(o, K_DATA); store_mem(o, HOP_ST_I16, 2, false); return;
     case 073: begin(o, K_DATA); store_mem(o, HOP_ST_I16, 2, true); return;

@@ -60,7 +60,18 @@ static const uint8_t fast_depth[HOP_COUNT] = {
     [HOP_LD_M32] = 1, [HOP_LD_M64] = 1, [HOP_LD_BCD] = 1,
     [HOP_ST_M32] = 0, [HOP_ST_M64] = 0, [HOP_ST_I16] = 0, [HOP_ST_I32] = 0,
     [HOP_ST_I64] = 0, [HOP_ST_BCD] = 0,
+    [HOP_MEM ... HOP_MEM + 31] = 1,
 };
+
+#define MEM_ROW(row, pfx, sfx)                                                      \
+    case HOP_MEM + row * 8 + 0: RUN(L1, "f" pfx "add" sfx " %[mi]", S1); break;      \
+    case HOP_MEM + row * 8 + 1: RUN(L1, "f" pfx "mul" sfx " %[mi]", S1); break;      \
+    case HOP_MEM + row * 8 + 2:                                                \
+    case HOP_MEM + row * 8 + 3: RUN(L1, "f" pfx "com" sfx " %[mi]", S1); break;      \
+    case HOP_MEM + row * 8 + 4: RUN(L1, "f" pfx "sub" sfx " %[mi]", S1); break;      \
+    case HOP_MEM + row * 8 + 5: RUN(L1, "f" pfx "subr" sfx " %[mi]", S1); break;     \
+    case HOP_MEM + row * 8 + 6: RUN(L1, "f" pfx "div" sfx " %[mi]", S1); break;      \
+    case HOP_MEM + row * 8 + 7: RUN(L1, "f" pfx "divr" sfx " %[mi]", S1); break;
 
 /* FNSAVE image (32-bit format): status word at 4, ST(0..7) from 28. */
 static void parse_save(const uint8_t *buf, struct x87_host_io *io)
@@ -78,7 +89,7 @@ void x87_host_run(enum x87_hop op, uint16_t cw, struct x87_host_io *io)
     uint16_t save;
     bool fast = (cw & 0x3f) == 0x3f && fast_depth[op] != 0xff;
 
-    switch (op) {
+    switch ((unsigned)op) {
     case HOP_ADD:    RUN(L2, "fadd %%st(1), %%st", S2); break;
     case HOP_MUL:    RUN(L2, "fmul %%st(1), %%st", S2); break;
     case HOP_SUB:    RUN(L2, "fsub %%st(1), %%st", S2); break;
@@ -121,6 +132,10 @@ void x87_host_run(enum x87_hop op, uint16_t cw, struct x87_host_io *io)
     case HOP_ST_I32: RUN(L1, "fistl %[mo]", SDROP); break;
     case HOP_ST_I64: RUN(L1, "fistpll %[mo]", ""); break;
     case HOP_ST_BCD: RUN(L1, "fbstp %[mo]", ""); break;
+    MEM_ROW(0, "", "s")
+    MEM_ROW(1, "i", "l")
+    MEM_ROW(2, "", "l")
+    MEM_ROW(3, "i", "s")
     case HOP_COUNT:  return;
     }
     if (fast)

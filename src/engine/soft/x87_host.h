@@ -35,7 +35,12 @@ enum x87_hop {
     HOP_LD_M32, HOP_LD_M64, HOP_LD_BCD,
     /* in[0] -> memory (mem) */
     HOP_ST_M32, HOP_ST_M64, HOP_ST_I16, HOP_ST_I32, HOP_ST_I64, HOP_ST_BCD,
-    HOP_COUNT
+    /* ST0 op memory operand, as the instruction itself (exception
+     * priorities between the conversion and the operation are the
+     * hardware's): HOP_MEM + row * 8 + ModRM.reg, rows D8 DA DC DE =
+     * m32fp m32int m64fp m16int */
+    HOP_MEM,
+    HOP_COUNT = HOP_MEM + 32
 };
 
 struct x87_host_io {
