@@ -7,7 +7,7 @@
 
 #define READ_CHUNK 4096
 
-void console_init(struct console *c, int in_fd, int out_fd, pthread_mutex_t *lock,
+void console_init(struct console *c, int in_fd, int out_fd, struct device_lock *lock,
                   void (*quit)(void *opaque), void *quit_opaque)
 {
     memset(c, 0, sizeof(*c));
@@ -86,9 +86,9 @@ static void handle_bytes(struct console *c, const uint8_t *in, size_t n)
         size_t consumed;
         enum terminal_action action;
         size_t len = terminal_filter(&c->escapes, in, n, out, &consumed, &action);
-        pthread_mutex_lock(c->lock);
+        device_lock_host(c->lock);
         append_input(c, out, len);
-        pthread_mutex_unlock(c->lock);
+        device_unlock(c->lock);
         in += consumed;
         n -= consumed;
         if (action == TERMINAL_QUIT) {
@@ -104,9 +104,9 @@ static void handle_bytes(struct console *c, const uint8_t *in, size_t n)
 /* Reads what fits into the buffer.  Returns false when input stopped. */
 static bool read_input(struct console *c)
 {
-    pthread_mutex_lock(c->lock);
+    device_lock_host(c->lock);
     size_t room = CONSOLE_INPUT_BUFFER - c->count;
-    pthread_mutex_unlock(c->lock);
+    device_unlock(c->lock);
     if (room == 0)
         return false;
     uint8_t tmp[READ_CHUNK];
@@ -137,10 +137,10 @@ static void on_input(void *console, int fd)
         stop_watching(c);
         return;
     }
-    pthread_mutex_lock(c->lock);
+    device_lock_host(c->lock);
     bool full = c->count == CONSOLE_INPUT_BUFFER;
     c->wake_on_space = full;
-    pthread_mutex_unlock(c->lock);
+    device_unlock(c->lock);
     if (full) {
         event_loop_enable_fd(c->loop, c->in_fd, false);
         c->in_paused = true;
@@ -151,9 +151,9 @@ void console_tick(struct console *c)
 {
     if (c->in_eof || !c->uart)
         return;
-    pthread_mutex_lock(c->lock);
+    device_lock_host(c->lock);
     bool room = c->count < CONSOLE_INPUT_BUFFER;
-    pthread_mutex_unlock(c->lock);
+    device_unlock(c->lock);
     if (!room)
         return;
     if (c->in_paused) {
@@ -163,10 +163,10 @@ void console_tick(struct console *c)
     if (!c->in_pollable) {
         /* A regular file: always "readable"; read it as the buffer drains. */
         while (read_input(c) && !c->in_eof) {
-            pthread_mutex_lock(c->lock);
+            device_lock_host(c->lock);
             bool more = c->count < CONSOLE_INPUT_BUFFER;
             c->wake_on_space = !more;
-            pthread_mutex_unlock(c->lock);
+            device_unlock(c->lock);
             if (!more)
                 break;
         }

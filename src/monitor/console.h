@@ -10,7 +10,6 @@
 #ifndef MORPH_CONSOLE_H
 #define MORPH_CONSOLE_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +17,7 @@
 #include "devices/uart16550.h"
 #include "host/event_loop.h"
 #include "host/terminal.h"
+#include "monitor/device_lock.h"
 
 #define CONSOLE_INPUT_BUFFER (64 * 1024)
 
@@ -33,13 +33,13 @@ struct console {
     bool wake_on_space;         /* the loop waits for the UART to drain (device lock) */
     /* wiring */
     struct uart16550 *uart;
-    pthread_mutex_t *lock;      /* the machine's device lock */
+    struct device_lock *lock;   /* the machine's device lock */
     struct event_loop *loop;
     void (*quit)(void *opaque); /* Ctrl-A x */
     void *quit_opaque;
 };
 
-void console_init(struct console *c, int in_fd, int out_fd, pthread_mutex_t *lock,
+void console_init(struct console *c, int in_fd, int out_fd, struct device_lock *lock,
                   void (*quit)(void *opaque), void *quit_opaque);
 /* Connects the UART (its tx/rx_space callbacks are console_tx/console_rx_space
  * with opaque = the console) and the event loop; watches in_fd. */

@@ -23,9 +23,9 @@ void machine_stop_locked(struct machine *m, int status, const char *note)
 
 void machine_request_stop(struct machine *m, int status, const char *note)
 {
-    pthread_mutex_lock(&m->lock);
+    device_lock_host(&m->lock);
     machine_stop_locked(m, status, note);
-    pthread_mutex_unlock(&m->lock);
+    device_unlock(&m->lock);
 }
 
 /* ---- wiring callbacks (all called with the device lock held) ---- */
@@ -78,14 +78,14 @@ static void on_console_quit(void *opaque)
 static uint64_t machine_tick(void *opaque)
 {
     struct machine *m = opaque;
-    pthread_mutex_lock(&m->lock);
+    device_lock_host(&m->lock);
     m->timers_firing = true;
     timer_run_expired(&m->timers, timer_now(&m->timers));
     m->timers_firing = false;
     uint64_t next = timer_next_deadline(&m->timers);
     if (pic_intr(&m->dev.pic))
         pthread_cond_broadcast(&m->irq_cond);
-    pthread_mutex_unlock(&m->lock);
+    device_unlock(&m->lock);
     console_tick(&m->console);
     return next == TIMER_NEVER ? EVENT_LOOP_NEVER : vclock_to_host(&m->clock, next);
 }
@@ -169,8 +169,12 @@ int machine_create(struct machine *m, const struct morph_options *o,
     m->engine_ops = engine;
     m->ram.memfd = -1;
     m->opts = o;
-    pthread_mutex_init(&m->lock, NULL);
-    pthread_cond_init(&m->irq_cond, NULL);
+    device_lock_init(&m->lock);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* the virtual clock's base */
+    pthread_cond_init(&m->irq_cond, &ca);
+    pthread_condattr_destroy(&ca);
     vclock_start(&m->clock);
     timer_set_init(&m->timers, vclock_now, &m->clock);
     m->timers.changed = on_timers_changed;
@@ -209,5 +213,5 @@ void machine_destroy(struct machine *m)
     bus_free(&m->io);
     bus_free(&m->mmio);
     pthread_cond_destroy(&m->irq_cond);
-    pthread_mutex_destroy(&m->lock);
+    device_lock_destroy(&m->lock);
 }

@@ -29,6 +29,7 @@
 #include "host/clock.h"
 #include "host/event_loop.h"
 #include "monitor/console.h"
+#include "monitor/device_lock.h"
 #include "monitor/guest_ram.h"
 #include "monitor/options.h"
 #include "monitor/stats.h"
@@ -46,7 +47,7 @@ struct machine_devices {
 
 struct machine {
     const struct morph_options *opts;
-    pthread_mutex_t lock;              /* the device lock */
+    struct device_lock lock;           /* the device lock */
     pthread_cond_t irq_cond;           /* INTR raised or stop requested */
 
     struct guest_ram ram;

@@ -2,6 +2,7 @@
  * table indexed by exit reason, resume (see machine.h for the locking). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/soft/soft_engine.h"
@@ -71,6 +72,36 @@ static int on_rdtsc(struct machine *m, struct vm_exit *x)
     return RUN_CONTINUE;
 }
 
+/* A guest that exits often (polling a port) gets its timers fired here, on
+ * time, instead of waiting for the event-loop thread to be scheduled; the
+ * loop still fires them for a guest that computes without exiting. */
+static void fire_due_timers(struct machine *m)
+{
+    uint64_t next = timer_next_deadline(&m->timers);
+    if (next == TIMER_NEVER)
+        return;
+    uint64_t now = timer_now(&m->timers);
+    if (next > now)
+        return;
+    m->timers_firing = true;   /* the loop's own wake-up re-arms it */
+    timer_run_expired(&m->timers, now);
+    m->timers_firing = false;
+}
+
+/* Sleeps on irq_cond until the next timer deadline (lock held). */
+static void wait_for_interrupt(struct machine *m)
+{
+    uint64_t next = timer_next_deadline(&m->timers);
+    if (next == TIMER_NEVER) {
+        pthread_cond_wait(&m->irq_cond, &m->lock.mutex);
+        return;
+    }
+    uint64_t host = vclock_to_host(&m->clock, next);
+    struct timespec ts = { .tv_sec = (time_t)(host / 1000000000u),
+                           .tv_nsec = (long)(host % 1000000000u) };
+    pthread_cond_timedwait(&m->irq_cond, &m->lock.mutex, &ts);
+}
+
 /* The CPU halted.  With interrupts disabled nothing can wake it (no NMI
  * source exists): the machine has stopped.  Otherwise sleep until the PIC
  * raises INTR; the loop's top then delivers the interrupt, which resumes it. */
@@ -88,8 +119,12 @@ static int on_hlt(struct machine *m, struct vm_exit *x)
         return RUN_STOP;
     }
     m->vcpu_dispatching = false;
-    while (!pic_intr(&m->dev.pic) && !m->stop)
-        pthread_cond_wait(&m->irq_cond, &m->lock);
+    /* The halted vCPU fires due timers itself: one wake-up instead of the
+     * event loop waking and then waking us. */
+    while (!pic_intr(&m->dev.pic) && !m->stop) {
+        wait_for_interrupt(m);
+        fire_due_timers(m);
+    }
     m->vcpu_dispatching = true;
     return RUN_CONTINUE;
 }
@@ -198,27 +233,28 @@ static void dispatch(struct machine *m, struct vm_exit *x)
     m->stats.count[r]++;
     if (m->opts->trace & TRACE_EXITS)
         stats_trace_exit(stderr, x);
+    fire_due_timers(m);
 }
 
 static void vcpu_loop(struct machine *m)
 {
     struct vm_exit x;
     memset(&x, 0, sizeof(x));
-    pthread_mutex_lock(&m->lock);
+    device_lock_vcpu(&m->lock);
     m->vcpu_dispatching = true;
     while (!m->stop) {
         deliver_interrupt(m);
         m->vcpu_dispatching = false;
-        pthread_mutex_unlock(&m->lock);
+        device_unlock(&m->lock);
 
         x.reason = m->engine_ops->run(m->engine, &x);
 
-        pthread_mutex_lock(&m->lock);
+        device_lock_vcpu(&m->lock);
         m->vcpu_dispatching = true;
         dispatch(m, &x);
     }
     m->vcpu_dispatching = false;
-    pthread_mutex_unlock(&m->lock);
+    device_unlock(&m->lock);
 }
 
 int machine_run(struct machine *m)

@@ -2,7 +2,7 @@
 # bad_input.sh - every bad input gets a one-line error naming the thing that
 # is wrong and a non-zero exit, never a crash.
 #   tests/system/bad_input.sh [MORPH]     (default build/asan/morph)
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 if [[ ! -x $MORPH ]]; then
     fail setup "morph binary $MORPH not found"

@@ -3,7 +3,7 @@
 # halt with interrupts off, debug-exit, Ctrl-A x, SIGTERM, console input
 # (pasted text is not lost, EOF on stdin does not end or hang morph).
 #   tests/system/guest_exits.sh [MORPH]     (default build/asan/morph)
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 if [[ ! -x $MORPH ]]; then
     fail setup "morph binary $MORPH not found"

@@ -1,4 +1,4 @@
-# lib.sh - shared helpers for the system tests (sourced).
+# lib.bash - shared helpers for the system tests (sourced).
 #   MORPH     the binary under test ($1 of the test script; default build/asan/morph)
 #   WORK      a scratch directory under build/, removed at the end
 set -u
