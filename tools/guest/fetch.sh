@@ -95,7 +95,8 @@ recipe_hash() {
 		cd "$HERE"
 		cat fetch.sh
 		find rootfs -print0 | LC_ALL=C sort -z | while IFS= read -r -d '' f; do
-			printf '%s %s\n' "$f" "$(stat -c %a "$f")"
+			# Only the executable bit: the rest of a mode depends on the umask.
+			if [[ -x $f ]]; then echo "$f x"; else echo "$f -"; fi
 			if [[ -L $f ]]; then readlink "$f"; elif [[ -f $f ]]; then cat "$f"; fi
 		done
 	) | sha256sum | cut -d' ' -f1
