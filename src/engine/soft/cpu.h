@@ -100,6 +100,10 @@ struct tlb_entry {
     uint32_t write_tag;
     uint32_t phys;            /* guest-physical page */
     bool global;
+    /* The page may be written at this privilege (RW, dirty, RAM) but the
+     * write tag is withheld because it holds decoded code: the slow path
+     * writes through host_base after checking the code blocks it hits. */
+    bool code_writable;
     uint8_t *host_base;       /* NULL for MMIO pages (then tags are invalid) */
 };
 

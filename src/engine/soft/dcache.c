@@ -35,6 +35,7 @@ struct dpage {
     struct dpage *next;          /* hash chain, or the retired list */
     struct dslot **chunk;        /* chunks of CHUNK_SLOTS slots */
     unsigned n, nchunks;
+    uint32_t code_blocks;        /* bit b: bytes [128b, 128b+127] hold decoded code */
     uint16_t idx[4096];          /* slot index + 1 for each byte offset; 0: none */
 };
 
@@ -116,6 +117,19 @@ static struct dpage *page_find(struct dcache *d, uint32_t pfn)
     return NULL;
 }
 
+bool dcache_write_hits_code(struct dcache *d, uint32_t phys, uint32_t len)
+{
+    struct dpage *p = page_find(d, phys >> 12);
+    if (!p)
+        return false;
+    uint32_t first = (phys & 0xfffu) >> 7;
+    uint32_t last = (((phys & 0xfffu) + len - 1) >> 7);
+    if (last > 31)
+        last = 31;
+    uint32_t mask = (uint32_t)(((2ull << last) - 1) & ~((1ull << first) - 1));
+    return (p->code_blocks & mask) != 0;
+}
+
 const struct insn *dcache_lookup(struct dcache *d, uint32_t phys, bool code32)
 {
     struct dpage *p = page_find(d, phys >> 12);
@@ -185,6 +199,10 @@ const struct insn *dcache_insert(struct dcache *d, uint32_t phys, bool code32,
     s->code32 = code32;
     s->insn = *i;
     p->idx[phys & 0xfffu] = (uint16_t)p->n;
+    unsigned off = phys & 0xfffu;
+    unsigned last = off + i->len - 1 > 0xfffu ? 0xfffu : off + i->len - 1;
+    for (unsigned b = off >> 7; b <= last >> 7; b++)
+        p->code_blocks |= 1u << b;
     d->total_slots++;
     return &s->insn;
 }

@@ -58,6 +58,7 @@ static void tlb_entry_clear(struct tlb_entry *e)
     e->write_tag = TLB_INVALID;
     e->host_base = NULL;
     e->global = false;
+    e->code_writable = false;
 }
 
 void cpu_tlb_flush(struct cpu *c, bool include_global)
@@ -87,13 +88,19 @@ void cpu_invlpg(struct cpu *c, uint32_t linear)
     }
 }
 
+static void protect_entry(struct tlb_entry *e, uint32_t pfn)
+{
+    if (e->read_tag != TLB_INVALID && e->phys == pfn << 12 && e->write_tag != TLB_INVALID) {
+        e->write_tag = TLB_INVALID;
+        e->code_writable = true;
+    }
+}
+
 void mmu_protect_code(struct cpu *c, uint32_t pfn)
 {
     for (unsigned k = 0; k < TLB_SIZE; k++) {
-        if (c->tlb.sup[k].read_tag != TLB_INVALID && c->tlb.sup[k].phys == pfn << 12)
-            c->tlb.sup[k].write_tag = TLB_INVALID;
-        if (c->tlb.user[k].read_tag != TLB_INVALID && c->tlb.user[k].phys == pfn << 12)
-            c->tlb.user[k].write_tag = TLB_INVALID;
+        protect_entry(&c->tlb.sup[k], pfn);
+        protect_entry(&c->tlb.user[k], pfn);
     }
 }
 
@@ -174,10 +181,13 @@ uint32_t mmu_translate(struct cpu *c, uint32_t lin, bool write, bool user)
     e->phys = phys;
     e->global = global;
     e->host_base = host;
+    e->code_writable = false;
     if (host) {
         e->read_tag = page;
         bool code = dcache_page_has_code(soft_engine_dcache(c), phys >> 12);
-        e->write_tag = (writable && dirty && !readonly && !code) ? page : TLB_INVALID;
+        bool can_write = writable && dirty && !readonly;
+        e->write_tag = (can_write && !code) ? page : TLB_INVALID;
+        e->code_writable = can_write && code;
     } else {
         /* MMIO (or a page only partly RAM): every access takes the slow path. */
         e->read_tag = TLB_INVALID;
@@ -289,6 +299,18 @@ static void lin_write(struct cpu *c, uint32_t lin, unsigned size, uint32_t v, bo
         struct tlb_entry *e = &(user ? c->tlb.user : c->tlb.sup)[(lin >> 12) & (TLB_SIZE - 1)];
         if (e->write_tag == (lin & ~0xfffu)) {
             memcpy(e->host_base + (lin & 0xfffu), &v, size);
+            return;
+        }
+        if (e->code_writable && e->read_tag == (lin & ~0xfffu)) {
+            /* A page holding code: drop the code only if the write hits it. */
+            uint32_t phys = e->phys | (lin & 0xfffu);
+            uint8_t *host = e->host_base + (lin & 0xfffu);
+            soft_engine_code_written(c, phys, size);
+            memcpy(host, &v, size);
+            if (!dcache_page_has_code(soft_engine_dcache(c), phys >> 12)) {
+                e->write_tag = lin & ~0xfffu;     /* no code left: fast path again */
+                e->code_writable = false;
+            }
             return;
         }
         phys_write(c, mmu_translate(c, lin, true, user), size, v);

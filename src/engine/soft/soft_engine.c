@@ -29,14 +29,18 @@ struct dcache *soft_engine_dcache(struct cpu *c)
 void soft_engine_code_written(struct cpu *c, uint32_t phys, uint32_t len)
 {
     struct dcache *d = c->engine->dcache;
-    uint32_t first = phys >> 12, last = (phys + len - 1) >> 12;
-    for (uint32_t pfn = first; pfn <= last; pfn++) {
-        if (dcache_page_has_code(d, pfn)) {
+    while (len) {
+        uint32_t pfn = phys >> 12;
+        uint32_t in_page = 0x1000u - (phys & 0xfffu);
+        uint32_t n = len < in_page ? len : in_page;
+        if (dcache_page_has_code(d, pfn) && dcache_write_hits_code(d, phys, n)) {
             dcache_invalidate_page(d, pfn);
             c->stats.decode_cache_flushes++;
             c->engine->reclaim_needed = true;
             soft_engine_fetch_flush(c);
         }
+        phys += n;
+        len -= n;
     }
 }
 

@@ -77,6 +77,10 @@ const struct insn *dcache_lookup(struct dcache *d, uint32_t phys, bool code32);
 const struct insn *dcache_insert(struct dcache *d, uint32_t phys, bool code32,
                                  const struct insn *i, bool *new_page);
 bool dcache_page_has_code(const struct dcache *d, uint32_t pfn);
+/* Does a write of len bytes at phys touch a 128-byte block of its page
+ * that holds decoded code? (writes to the data parts of a code page do
+ * not drop its decoded instructions) */
+bool dcache_write_hits_code(struct dcache *d, uint32_t phys, uint32_t len);
 /* Drop a page's decoded instructions; memory is reclaimed at the next
  * dcache_reclaim (the current instruction may still be running). */
 void dcache_invalidate_page(struct dcache *d, uint32_t pfn);
