@@ -115,6 +115,8 @@ static int init_devices(struct machine *m, char *err, size_t errlen)
     if (i8042_init(&d->kbc, &m->io, pic_line(m, 1), pic_line(m, 12), on_reset_request,
                    on_a20, m, err, errlen))
         return -1;
+    if (pci_init(&d->pci, &m->io, err, errlen))
+        return -1;
     if (port80_init(&d->port80, &m->io, err, errlen))
         return -1;
     if (port92_init(&d->port92, &m->io, on_reset_request, on_a20, m, err, errlen))

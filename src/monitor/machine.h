@@ -18,6 +18,7 @@
 #include "devices/bus.h"
 #include "devices/debug_exit.h"
 #include "devices/i8042.h"
+#include "devices/pci.h"
 #include "devices/pic.h"
 #include "devices/pit.h"
 #include "devices/port80.h"
@@ -40,6 +41,7 @@ struct machine_devices {
     struct uart16550 com1;
     struct rtc rtc;
     struct i8042 kbc;
+    struct pci_bus pci;
     struct port80 port80;
     struct port92 port92;
     struct debug_exit debug_exit;
