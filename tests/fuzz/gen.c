@@ -518,7 +518,8 @@ static const struct op_def ops[] = {
     { "mov", 0x8c, -1, F_M | F_EW | F_W, 0, 0, 0 },   /* Ew, Sreg: reg field fixed below */
     { "int3", 0xcc, 0, F_IMPL | F_NO66, 0, 0, 0 },
     { "into", 0xce, 0, F_IMPL | F_NO66, FL_OF, 0, 0 },
-    { "int1", 0xf1, 0, F_IMPL | F_NO66, 0, 0, 0 },
+    /* INT1 (F1) is left out: this host (a guest itself) reports the #DB
+     * of ICEBP with EIP at the instruction, not after it. */
     { "ud2", 0x10b, 0, F_IMPL, 0, 0, 0 },
     { "hlt", 0xf4, 0, F_IMPL, 0, 0, 0 },
     { "cli", 0xfa, 0, F_IMPL, 0, 0, 0 },
@@ -612,8 +613,10 @@ static void gen_plain(struct gen *g, const struct op_def *d)
         esize = 8;
     bool mem = (d->f & F_M) && !(d->f & F_REG) && ((d->f & F_MEM) || chance(r, 45));
     bool lock = mem && (d->f & F_LK) && chance(r, 15);
-    if (!lock && chance(r, 1))
-        lock = true;   /* LOCK where it is not allowed: #UD */
+    /* LOCK where it is not allowed: #UD (but not on MOV CRn, which AMD
+     * CPUs read as an access to CR8). */
+    if (!lock && (d->opc & 0x1fc) != 0x120 && chance(r, 1))
+        lock = true;
     need_flags(g, d->rd);
     name_slot(g, d->name);
 
@@ -1057,9 +1060,9 @@ static void gen_string(struct gen *g)
         si = FZ_STACK_TOP0 - 64 + rng_below(r, 128);
     setup_reg(g, 6, hi | si);
     setup_reg(g, 7, hi | di);
+    uint32_t count = chance(r, 10) ? 0 : rng_below(r, 17);
     if (rep)
-        setup_reg(g, 1, (a16 ? ((uint32_t)rng_next(r) & 0xffff0000u) : 0) |
-                        (chance(r, 10) ? 0 : rng_below(r, 17)));
+        setup_reg(g, 1, (a16 ? ((uint32_t)rng_next(r) & 0xffff0000u) : 0) | count);
     struct g_insn *in = new_insn(g);
     if (rep)
         emit(in, rep == 1 ? 0xf3 : 0xf2);
@@ -1070,7 +1073,8 @@ static void gen_string(struct gen *g)
     if (o16 && (op & 1))
         emit(in, 0x66);
     emit(in, op);
-    if (cmp)
+    /* A REP form with a zero count leaves the flags alone. */
+    if (cmp && (!rep || count != 0))
         set_flags(in, 0, FL_ALL, 0);
 }
 
