@@ -151,7 +151,7 @@ static inline const struct insn *fetch(struct soft_engine *se)
     const struct fetch_entry *fe = &se->fetch[lin & (FETCH_CACHE_SIZE - 1)];
     const struct insn *i;
     if (__builtin_expect(fe->key == key, 1))
-        i = fe->insn;
+        i = &fe->insn;
     else
         i = fetch_slow(se, eip, lin);
     if (__builtin_expect((uint64_t)eip + i->len - 1 > c->s.seg[SEG_CS].limit, 0))
@@ -198,8 +198,8 @@ static const struct insn *fetch_slow(struct soft_engine *se, uint32_t eip, uint3
     }
     struct fetch_entry *fe = &se->fetch[lin & (FETCH_CACHE_SIZE - 1)];
     fe->key = lin | ((uint64_t)(c->code32 | (user << 1)) << 32) | (se->fetch_gen << 34);
-    fe->insn = i;
-    return i;
+    fe->insn = *i;
+    return &fe->insn;
 }
 
 /* ---- the run loop ---- */
@@ -274,6 +274,10 @@ static enum exit_reason execute(struct soft_engine *se)
         if (__builtin_expect(se->reclaim_needed, 0)) {
             se->reclaim_needed = false;
             dcache_reclaim(se->dcache);
+            if (se->fetch_gen == FETCH_GEN_LIMIT) {
+                memset(se->fetch, 0, sizeof(se->fetch));
+                se->fetch_gen = 1;
+            }
         }
         if (!boundary_quiet(c)) {
             enum exit_reason r = boundary_events(se);
@@ -559,6 +563,7 @@ static struct engine *soft_create(const struct engine_config *cfg, char *err, si
     c->injected_vector = -1;
     atomic_init(&c->kick, false);
     se->completing = EXIT_NONE;
+    se->fetch_gen = 1;            /* zeroed entries (generation 0) never match */
     struct cpu_state s;
     cpu_state_power_on(&s);
     soft_set_state((struct engine *)se, &s);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/soft/cpu.h"
+#include "engine/soft/decode.h"
 #include "engine/soft/soft_engine.h"
 
 /* ---- mmu.c ---- */
@@ -88,20 +89,21 @@ void dcache_invalidate_all(struct dcache *d);
 void dcache_reclaim(struct dcache *d);
 
 /* ---- soft_engine.c ---- */
-/* Fetch cache: linear EIP (with CPL-3 and code32 bits) -> decoded insn,
- * so the common fetch skips the TLB and page lookups.  Entries are valid
- * only for the generation they were filled in; the generation moves on
- * every TLB flush, INVLPG and decoded-code invalidation. */
+/* Fetch cache: linear EIP (with CPL-3 and code32 bits) -> a copy of the
+ * decoded insn, so the common fetch is one compare and no TLB or page
+ * lookup.  Entries are valid only for the generation they were filled in;
+ * the generation moves on every TLB flush, INVLPG and decoded-code
+ * invalidation. */
 #define FETCH_CACHE_SIZE 2048u
 struct fetch_entry {
     uint64_t key;                    /* lin | mode << 32 | gen << 34 */
-    const struct insn *insn;
+    struct insn insn;                /* a copy: one cache line with the key */
 };
 
 struct soft_engine {
     struct cpu cpu;
     uint64_t fetch_gen;
-    bool reclaim_needed;             /* dropped code pages wait for dcache_reclaim */
+    bool reclaim_needed;             /* dcache_reclaim or a fetch-cache reset is due */
     struct fetch_entry fetch[FETCH_CACHE_SIZE];
     struct dcache *dcache;
     bool shutdown;                   /* triple fault happened: run keeps returning it */
@@ -123,13 +125,17 @@ struct dcache *soft_engine_dcache(struct cpu *c);
 /* A guest write reached guest-physical [phys, phys+len): drop decoded code there. */
 void soft_engine_code_written(struct cpu *c, uint32_t phys, uint32_t len);
 /* Forget cached linear-to-insn translations (TLB flush, code dropped). */
+#define FETCH_GEN_LIMIT ((1ull << 30) - 1)   /* the key holds 30 bits of it */
 static inline void soft_engine_fetch_flush(struct cpu *c)
 {
     struct soft_engine *se = c->engine;
-    if (++se->fetch_gen == (1ull << 30)) {   /* the key holds 30 bits of it */
-        memset(se->fetch, 0, sizeof(se->fetch));
-        se->fetch_gen = 1;
-    }
+    /* At the limit the table is cleared at the next instruction boundary
+     * (not now: the running instruction's insn lives in it); nothing is
+     * filled before that, so staying at the limit meanwhile is safe. */
+    if (se->fetch_gen < FETCH_GEN_LIMIT)
+        se->fetch_gen++;
+    if (se->fetch_gen == FETCH_GEN_LIMIT)
+        se->reclaim_needed = true;
 }
 /* Guest time base for the TSC: host CLOCK_MONOTONIC in ns. */
 uint64_t soft_host_ns(void);
