@@ -4,13 +4,14 @@
  *
  *   fuzz-driver --native PATH [--seed S] [--count N] [--slots K]
  *               [--x87 auto|on|off|only] [--vectors FILE]... [--save FILE]
- *               [--max-report N] [--quiet]
+ *               [--max-report N] [--quiet] [--dump]
  *
  * Vectors in --vectors files are replayed first (lines starting with '#' are
  * comments); then --count generated sequences from --seed.  A generated
  * sequence that differs is shrunk (shortest failing prefix, then dropping
  * slots that do not matter) and, with --save, appended to that file unless
- * the same instruction already failed the same way in this run.  The last
+ * the same instruction already failed the same way in this run (two of
+ * each are kept).  --dump prints both final states of every vector.  The last
  * line is "N passed, N failed". */
 #include <errno.h>
 #include <inttypes.h>
@@ -249,6 +250,8 @@ struct fuzzer {
     unsigned max_report;
     unsigned reported;
     bool quiet;
+    bool dump;
+    uint64_t host_vectors[33];   /* how the host ended the cases: [32] ran to the end */
     /* Failures by "instruction: kind", for the summary and for saving
      * only a few vectors of each. */
     struct { char name[96]; unsigned count; } groups[512];
@@ -264,7 +267,26 @@ static int run_test(struct fuzzer *f, const struct fz_test *t)
     if (!native_run(&f->native, &f->c, &f->h))
         return -1;
     morph_runner_run(f->morph, &f->c, &f->m);
+    if (f->h.vector == 14 && f->h.eip == FZ_CODE_END)
+        f->host_vectors[32]++;
+    else
+        f->host_vectors[f->h.vector < 32 ? f->h.vector : 31]++;
     return compare(t, &f->h, &f->m, f->diff, sizeof(f->diff), f->key, sizeof(f->key)) ? 1 : 0;
+}
+
+static void dump_result(const char *who, const struct fz_result *r)
+{
+    printf("  %-5s vector %u err %x cr2 %08x eip %08x efl %08x\n", who, r->vector, r->err, r->cr2,
+           r->eip, r->eflags);
+    printf("        eax %08x ecx %08x edx %08x ebx %08x esp %08x ebp %08x esi %08x edi %08x\n",
+           r->regs[0], r->regs[1], r->regs[2], r->regs[3], r->regs[4], r->regs[5], r->regs[6], r->regs[7]);
+    printf("        fcw %04x fsw %04x ftw %04x st0 ", r->fpu.fcw, r->fpu.fsw, r->fpu.ftw);
+    for (int j = 9; j >= 0; j--)
+        printf("%02x", r->fpu.st[0][j]);
+    printf(" st1 ");
+    for (int j = 9; j >= 0; j--)
+        printf("%02x", r->fpu.st[1][j]);
+    printf("\n");
 }
 
 static unsigned group_add(struct fuzzer *f, const char *name, const char *line)
@@ -385,6 +407,11 @@ static int replay_file(struct fuzzer *f, const char *path, unsigned *pass, unsig
             rc = -1;
             break;
         }
+        if (f->dump) {
+            printf("%s:%u\n", path, lineno);
+            dump_result("host", &f->h);
+            dump_result("morph", &f->m);
+        }
         if (r) {
             (*pass)++;
         } else {
@@ -403,7 +430,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: fuzz-driver --native PATH [--seed S] [--count N] [--slots K]\n"
                     "       [--x87 auto|on|off|only] [--vectors FILE]... [--save FILE]\n"
-                    "       [--max-report N] [--quiet]\n");
+                    "       [--max-report N] [--quiet] [--dump]\n");
 }
 
 int main(int argc, char **argv)
@@ -420,6 +447,10 @@ int main(int argc, char **argv)
         const char *v = k + 1 < argc ? argv[k + 1] : NULL;
         if (!strcmp(a, "--quiet")) {
             f.quiet = true;
+            continue;
+        }
+        if (!strcmp(a, "--dump")) {
+            f.dump = true;
             continue;
         }
         if (!v) {
@@ -523,6 +554,12 @@ int main(int argc, char **argv)
         for (unsigned k = 0; k < f.ngroups; k++)
             printf("  %6u  %s\n", f.groups[k].count, f.groups[k].name);
     }
+    printf("host outcomes (all runs, shrinking included): %" PRIu64 " ran to the end", f.host_vectors[32]);
+    for (int k = 0; k < 32; k++) {
+        if (f.host_vectors[k])
+            printf(", %" PRIu64 " #%d", f.host_vectors[k], k);
+    }
+    printf("\n");
     printf("vectors: %u passed, %u failed; generated (seed %" PRIu64 "): %u passed, %u failed\n",
            vpass, vfail, seed, pass - vpass, fail - vfail);
     printf("%u passed, %u failed\n", pass, fail);
