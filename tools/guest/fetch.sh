@@ -435,13 +435,14 @@ build_guest() {
 	ln -s busybox "$iroot/bin/sh"
 	cp -R "$ROOTFS_OVERLAY/." "$iroot/"
 	chmod 755 "$iroot/init"
-	chmod 1777 "$iroot/tmp"
 	# The kernel opens /dev/console for /init before anything is mounted. Its
 	# built-in initramfs already provides the node; ours adds it when we may.
 	if [[ $(id -u) == 0 ]]; then
 		mknod -m 600 "$iroot/dev/console" c 5 1
 	fi
 	install_modules "$kroot" "$iroot" "$rel"
+	chmod -R go-w "$iroot" # the same archive whatever the umask
+	chmod 1777 "$iroot/tmp"
 	make_cpio "$iroot" "$out/initramfs.cpio.gz"
 	gzip -t "$out/initramfs.cpio.gz" || die "the built initramfs does not verify"
 
