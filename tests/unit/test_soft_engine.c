@@ -647,6 +647,49 @@ static void test_int_gate_dpl_check(void **st)
     guest_free(g);
 }
 
+/* Ring 0: ltr / iret to v86 at 2000:0000 (VM, IOPL 3, IF), SS:SP 3000:0100.
+ * v86: mov ax,0x1234 / mov ds,ax / int 0x30
+ * h30 (0x1026): mov edi,[esp+24] (v86 DS) / mov ebx,ds / mov esi,[esp+4] (CS) / hlt */
+static const uint8_t prog_v86[] = {
+    0x66, 0xb8, 0x28, 0x00, 0x0f, 0x00, 0xd8, 0x6a, 0x00, 0x6a, 0x00, 0x6a,
+    0x00, 0x6a, 0x00, 0x68, 0x00, 0x30, 0x00, 0x00, 0x68, 0x00, 0x01, 0x00,
+    0x00, 0x68, 0x02, 0x32, 0x02, 0x00, 0x68, 0x00, 0x20, 0x00, 0x00, 0x6a,
+    0x00, 0xcf, 0x8b, 0x7c, 0x24, 0x18, 0x8c, 0xdb, 0x8b, 0x74, 0x24, 0x04,
+    0xf4
+};
+static const uint8_t prog_v86_code[] = { 0xb8, 0x34, 0x12, 0x8e, 0xd8, 0xcd, 0x30 };
+
+static void test_virtual_8086_round_trip(void **st)
+{
+    (void)st;
+    struct guest *g = guest_new();
+    put_bytes(g, 0x1000, prog_v86, sizeof(prog_v86));
+    put_bytes(g, 0x20000, prog_v86_code, sizeof(prog_v86_code));
+    put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
+    put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
+    put_desc(g, 0x2000, 5, make_desc(0x4000, 0x67, 0x0089));
+    put32(g, 0x4004, 0x9000);
+    put32(g, 0x4008, 0x10);
+    put_gate(g, 0x3000, 0x30, 0x08, 0x1026, 0xee);
+    flat32_at(g, 0x1000);
+    struct cpu_state s = state(g);
+    s.gdtr = (struct dtable_reg){ 0x2000, 47 };
+    s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
+    soft_engine_ops.set_state(g->e, &s);
+    assert_int_equal(run(g), EXIT_HLT);
+    s = state(g);
+    assert_int_equal(s.gpr[REG_EDI], 0x1234);          /* DS pushed from v86 */
+    assert_int_equal(s.gpr[REG_EBX] & 0xffff, 0);       /* DS nulled in the handler */
+    assert_int_equal(s.gpr[REG_ESI], 0x2000);           /* v86 CS */
+    assert_int_equal(s.gpr[REG_ESP], 0x9000 - 36);      /* 9 dwords */
+    assert_int_equal(s.eflags & EFL_VM, 0);
+    assert_int_equal(get32(g, 0x9000 - 36), 7);          /* EIP after INT */
+    assert_int_equal(get32(g, 0x9000 - 28) & EFL_VM, EFL_VM);
+    assert_int_equal(get32(g, 0x9000 - 24), 0x100);      /* v86 SP */
+    assert_int_equal(get32(g, 0x9000 - 20), 0x3000);     /* v86 SS */
+    guest_free(g);
+}
+
 static void test_exit_names(void **st)
 {
     (void)st;
@@ -677,6 +720,7 @@ int main(void)
         cmocka_unit_test(test_traces),
         cmocka_unit_test(test_double_fault),
         cmocka_unit_test(test_int_gate_dpl_check),
+        cmocka_unit_test(test_virtual_8086_round_trip),
         cmocka_unit_test(test_exit_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -174,10 +174,11 @@ static void deliver_protected(struct cpu *c, uint8_t vector, int64_t error, enum
 
     uint32_t flags = cpu_get_eflags(c);
     struct stack_build sb;
+    bool from_v86 = c->v86;
+    if (from_v86 && (conforming || new_cpl != 0))
+        cpu_gp(c, SEL_ERR(sel) | ext);   /* a v86 interrupt must go to ring 0 */
     bool switch_stack = new_cpl < c->cpl;
     uint64_t ss_d = 0;
-    if (c->v86)
-        cpu_internal_error(c, "interrupt from virtual-8086 mode is not implemented (vector %u)", vector);
     if (switch_stack) {
         uint16_t ss_sel;
         uint32_t esp;
@@ -186,6 +187,12 @@ static void deliver_protected(struct cpu *c, uint8_t vector, int64_t error, enum
         sb.esp = esp;
         sb.system = true;
         sb.fault_err = SEL_ERR(ss_sel) | ext;
+        if (from_v86) {
+            stack_build_push(c, &sb, c->s.seg[SEG_GS].selector, size);
+            stack_build_push(c, &sb, c->s.seg[SEG_FS].selector, size);
+            stack_build_push(c, &sb, c->s.seg[SEG_DS].selector, size);
+            stack_build_push(c, &sb, c->s.seg[SEG_ES].selector, size);
+        }
         stack_build_push(c, &sb, c->s.seg[SEG_SS].selector, size);
         stack_build_push(c, &sb, c->s.gpr[REG_ESP], size);
     } else {
@@ -210,6 +217,11 @@ static void deliver_protected(struct cpu *c, uint8_t vector, int64_t error, enum
     c->s.gpr[REG_ESP] = sb.esp;
     c->s.seg[SEG_CS] = cs;
     c->s.eip = offset;
+    if (from_v86) {
+        static const int data_regs[] = { SEG_ES, SEG_DS, SEG_FS, SEG_GS };
+        for (unsigned k = 0; k < 4; k++)
+            c->s.seg[data_regs[k]] = (struct seg_cache){ .attr = SEGA_UNUSABLE };
+    }
     cpu_set_eflags(c, 0, EFL_TF | EFL_NT | EFL_RF | EFL_VM | (trap_gate ? 0 : EFL_IF));
     cpu_mode_changed(c);
 }

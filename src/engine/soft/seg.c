@@ -3,8 +3,8 @@
  * the mode bits derived from CR0/EFLAGS/CS/SS.
  *
  * Not implemented yet (each raises #GP cleanly or an internal error, noted
- * where it happens): task switches (task gates, TSS selectors, IRET with NT),
- * interrupts from and IRET to virtual-8086 mode. */
+ * where it happens): task switches (task gates, TSS selectors, IRET with NT).
+ * Virtual-8086 mode has no VME extensions (CR4.VME is not offered). */
 #include <string.h>
 
 #include "engine/soft/mem.h"
@@ -475,6 +475,30 @@ void cpu_far_ret(struct cpu *c, int opsize, uint16_t imm)
     }
 }
 
+/* IRET from ring 0 to virtual-8086 mode: the frame holds EIP, CS, EFLAGS,
+ * ESP, SS, ES, DS, FS, GS (dwords). */
+static void iret_to_v86(struct cpu *c, uint32_t eip, uint16_t cs, uint32_t flags)
+{
+    uint32_t esp = cpu_stack_peek(c, 12, 4);
+    uint16_t sel[4];
+    uint16_t ss = (uint16_t)cpu_stack_peek(c, 16, 4);
+    for (unsigned k = 0; k < 4; k++)
+        sel[k] = (uint16_t)cpu_stack_peek(c, 20 + 4 * k, 4);
+    cpu_set_eflags(c, flags, EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_TF | EFL_IF |
+                   EFL_DF | EFL_OF | EFL_IOPL | EFL_NT | EFL_RF | EFL_VM | EFL_AC |
+                   EFL_VIF | EFL_VIP | EFL_ID);
+    cpu_mode_changed(c);   /* now v86: segment loads below are v86 loads */
+    load_real(c, SEG_CS, cs);
+    load_real(c, SEG_SS, ss);
+    load_real(c, SEG_ES, sel[0]);
+    load_real(c, SEG_DS, sel[1]);
+    load_real(c, SEG_FS, sel[2]);
+    load_real(c, SEG_GS, sel[3]);
+    c->s.gpr[REG_ESP] = esp;
+    c->s.eip = eip & 0xffffu;
+    cpu_mode_changed(c);
+}
+
 void cpu_iret(struct cpu *c, int opsize)
 {
     unsigned size = (unsigned)opsize;
@@ -501,8 +525,10 @@ void cpu_iret(struct cpu *c, int opsize)
         cpu_mode_changed(c);
         return;
     }
-    if (size == 4 && (flags & EFL_VM) && c->cpl == 0)
-        cpu_internal_error(c, "IRET to virtual-8086 mode is not implemented");
+    if (size == 4 && (flags & EFL_VM) && c->cpl == 0) {
+        iret_to_v86(c, eip, sel, flags);
+        return;
+    }
 
     uint32_t mask = EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_TF | EFL_DF | EFL_OF | EFL_NT;
     if (size == 4)
