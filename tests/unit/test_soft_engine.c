@@ -690,6 +690,70 @@ static void test_virtual_8086_round_trip(void **st)
     guest_free(g);
 }
 
+/* Task A (0x1000): ltr 0x28 / call 0x30:0 (TSS B) / mov esi,0x77
+ *                  mov ax,0x1234 / mov ds,ax (#GP -> #NP -> #DF) / hlt
+ * Task B (0x1100): mov edi,0x55 / iret (NT: back to A)
+ * Task C (0x1200, #DF task gate): mov ebx,[esp] / mov ecx,esp / hlt */
+static const uint8_t prog_task_a[] = {
+    0x66, 0xb8, 0x28, 0x00, 0x0f, 0x00, 0xd8, 0x9a, 0x00, 0x00, 0x00, 0x00,
+    0x30, 0x00, 0xbe, 0x77, 0x00, 0x00, 0x00, 0x66, 0xb8, 0x34, 0x12, 0x8e,
+    0xd8, 0xf4
+};
+static const uint8_t prog_task_b[] = { 0xbf, 0x55, 0x00, 0x00, 0x00, 0xcf };
+static const uint8_t prog_task_c[] = { 0x8b, 0x1c, 0x24, 0x89, 0xe1, 0xf4 };
+
+static void put_tss(struct guest *g, uint32_t base, uint32_t eip, uint32_t esp)
+{
+    put32(g, base + 0x20, eip);
+    put32(g, base + 0x24, 0x2);
+    put32(g, base + 0x38, esp);
+    for (unsigned k = 0; k < 6; k++)
+        put32(g, base + 0x48 + 4 * k, k == SEG_CS ? 0x08 : 0x10);
+}
+
+static void test_task_switches(void **st)
+{
+    (void)st;
+    struct guest *g = guest_new();
+    put_bytes(g, 0x1000, prog_task_a, sizeof(prog_task_a));
+    put_bytes(g, 0x1100, prog_task_b, sizeof(prog_task_b));
+    put_bytes(g, 0x1200, prog_task_c, sizeof(prog_task_c));
+    put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
+    put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
+    put_desc(g, 0x2000, 5, make_desc(0x4000, 0x67, 0x0089));   /* A */
+    put_desc(g, 0x2000, 6, make_desc(0x4100, 0x67, 0x0089));   /* B */
+    put_desc(g, 0x2000, 7, make_desc(0x4200, 0x67, 0x0089));   /* C */
+    put_tss(g, 0x4100, 0x1100, 0x6000);
+    put_tss(g, 0x4200, 0x1200, 0x7000);
+    put_gate(g, 0x3000, 13, 0x08, 0x1000, 0x0e);   /* not present: #GP -> #NP -> #DF */
+    put_gate(g, 0x3000, 8, 0x38, 0, 0x85);          /* task gate to C */
+    flat32_at(g, 0x1000);
+    struct cpu_state s = state(g);
+    s.gdtr = (struct dtable_reg){ 0x2000, 63 };
+    s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
+    soft_engine_ops.set_state(g->e, &s);
+    assert_int_equal(run(g), EXIT_HLT);
+    s = state(g);
+    /* In task C, from the double fault. */
+    assert_int_equal(s.tr.selector, 0x38);
+    assert_int_equal(s.eip, 0x1206);
+    assert_int_equal(s.gpr[REG_EBX], 0);               /* #DF error code */
+    assert_int_equal(s.gpr[REG_ECX], 0x7000 - 4);
+    assert_true(s.cr0 & CR0_TS);
+    assert_true(s.eflags & EFL_NT);
+    assert_int_equal(get32(g, 0x4200) & 0xffff, 0x28);  /* link: task A */
+    /* Task B ran and returned: its state was saved, it is no longer busy. */
+    assert_int_equal(get32(g, 0x4100 + 0x28 + 4 * REG_EDI), 0x55);
+    assert_int_equal(get32(g, 0x4100 + 0x20), 0x1106);
+    assert_int_equal((g->ram[0x2000 + 6 * 8 + 5] & 0xf), 0x9);
+    /* Task A resumed after the CALL and faulted at the MOV DS. */
+    assert_int_equal(get32(g, 0x4000 + 0x28 + 4 * REG_ESI), 0x77);
+    assert_int_equal(get32(g, 0x4000 + 0x20), 0x1017);
+    assert_int_equal((g->ram[0x2000 + 5 * 8 + 5] & 0xf), 0xb);   /* A busy (nested) */
+    assert_int_equal((g->ram[0x2000 + 7 * 8 + 5] & 0xf), 0xb);   /* C busy */
+    guest_free(g);
+}
+
 static void test_exit_names(void **st)
 {
     (void)st;
@@ -721,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_double_fault),
         cmocka_unit_test(test_int_gate_dpl_check),
         cmocka_unit_test(test_virtual_8086_round_trip),
+        cmocka_unit_test(test_task_switches),
         cmocka_unit_test(test_exit_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -144,12 +144,20 @@ static void deliver_protected(struct cpu *c, uint8_t vector, int64_t error, enum
     uint32_t hi = cpu_lin_read(c, c->s.idtr.base + vector * 8u + 4, 4, true);
     uint64_t gate = lo | ((uint64_t)hi << 32);
     unsigned type = (unsigned)((gate >> 40) & 0x1f);
-    if (type != 0x0e && type != 0x0f && type != 0x06 && type != 0x07)
-        cpu_gp(c, idt_err);   /* includes task gates (0x05): task switching is not implemented */
+    if (type != 0x0e && type != 0x0f && type != 0x06 && type != 0x07 && type != 0x05)
+        cpu_gp(c, idt_err);
     if (kind == DELIVER_SOFT && DESC_DPL(gate) < c->cpl)
         cpu_gp(c, idt_err);
     if (!DESC_P(gate))
         cpu_np(c, idt_err);
+    if (type == 0x05) {
+        uint16_t tss = (uint16_t)(lo >> 16);
+        uint64_t td;
+        if ((tss & 4) || !seg_read_descriptor(c, tss, &td))
+            cpu_gp(c, SEL_ERR(tss) | ext);
+        task_switch(c, tss, td, kind == DELIVER_SOFT ? TASK_SOFT : TASK_EXT, error);
+        return;
+    }
     bool gate32 = (type & 8) != 0;
     bool trap_gate = (type & 1) != 0;
     unsigned size = gate32 ? 4 : 2;

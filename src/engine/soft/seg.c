@@ -2,8 +2,7 @@
  * checks, far transfers (JMP/CALL/RET/IRET), LLDT/LTR, I/O permission, and
  * the mode bits derived from CR0/EFLAGS/CS/SS.
  *
- * Not implemented yet (each raises #GP cleanly or an internal error, noted
- * where it happens): task switches (task gates, TSS selectors, IRET with NT).
+ * Task switches (TSS selectors, task gates, IRET with NT) are in task.c.
  * Virtual-8086 mode has no VME extensions (CR4.VME is not offered). */
 #include <string.h>
 
@@ -291,6 +290,7 @@ struct far_target {
     bool gate16;         /* ... a 16-bit one */
     unsigned params;     /* gate parameter count */
     bool inner;          /* the gate leads to a more privileged non-conforming segment */
+    bool task;           /* a TSS or task gate: sel/desc are the TSS's */
 };
 
 /* Resolve a far JMP/CALL target: a code segment or a call gate. */
@@ -308,8 +308,24 @@ static void resolve_far_target(struct cpu *c, uint16_t sel, uint32_t off, struct
         return;
     }
     unsigned type = DESC_TYPE(d);
+    if (type == 0x1 || type == 0x9 || type == 0x5) {
+        /* A TSS or a task gate: a task switch. */
+        if (DESC_DPL(d) < c->cpl || DESC_DPL(d) < (sel & 3u))
+            cpu_gp(c, SEL_ERR(sel));
+        if (!DESC_P(d))
+            cpu_np(c, SEL_ERR(sel));
+        t->task = true;
+        t->sel = sel;
+        t->desc = d;
+        if (type == 0x5) {
+            t->sel = (uint16_t)(d >> 16);
+            if ((t->sel & 4) || !seg_read_descriptor(c, t->sel, &t->desc))
+                cpu_gp(c, SEL_ERR(t->sel));
+        }
+        return;
+    }
     if (type != 0x4 && type != 0xc)
-        cpu_gp(c, SEL_ERR(sel));   /* task gates and TSS selectors: task switching is not implemented */
+        cpu_gp(c, SEL_ERR(sel));
     if (DESC_DPL(d) < c->cpl || DESC_DPL(d) < (sel & 3u))
         cpu_gp(c, SEL_ERR(sel));
     if (!DESC_P(d))
@@ -343,6 +359,10 @@ void cpu_far_jmp(struct cpu *c, uint16_t sel, uint32_t offset)
     }
     struct far_target t;
     resolve_far_target(c, sel, offset, &t);
+    if (t.task) {
+        task_switch(c, t.sel, t.desc, TASK_JMP, -1);
+        return;
+    }
     if (t.inner)
         cpu_gp(c, SEL_ERR(sel));   /* JMP through a call gate cannot change privilege */
     commit_cs(c, t.sel, t.desc, t.off, c->cpl);
@@ -400,6 +420,10 @@ void cpu_far_call(struct cpu *c, uint16_t sel, uint32_t offset, int opsize)
     }
     struct far_target t;
     resolve_far_target(c, sel, offset, &t);
+    if (t.task) {
+        task_switch(c, t.sel, t.desc, TASK_CALL, -1);
+        return;
+    }
     if (t.inner) {
         call_gate_inner(c, &t);
         return;
@@ -502,8 +526,16 @@ static void iret_to_v86(struct cpu *c, uint32_t eip, uint16_t cs, uint32_t flags
 void cpu_iret(struct cpu *c, int opsize)
 {
     unsigned size = (unsigned)opsize;
-    if (c->pe && !c->v86 && (c->eflags_rest & EFL_NT))
-        cpu_internal_error(c, "IRET with EFLAGS.NT (task return) is not implemented");
+    if (c->pe && !c->v86 && (c->eflags_rest & EFL_NT)) {
+        /* Return to the task in the current TSS's link field. */
+        uint16_t link = (uint16_t)cpu_lin_read(c, c->s.tr.base, 2, true);
+        uint64_t d;
+        if ((link & 4) || !seg_read_descriptor(c, link, &d))
+            cpu_ts(c, SEL_ERR(link));
+        task_switch(c, link, d, TASK_IRET, -1);
+        c->s.events.nmi_blocked = false;
+        return;
+    }
     if (c->v86 && iopl(c) < 3)
         cpu_gp(c, 0);
     uint32_t eip = cpu_stack_peek(c, 0, size);

@@ -52,6 +52,13 @@ void stack_build_push(struct cpu *c, struct stack_build *sb, uint32_t v, unsigne
  * new CPL may not use. */
 void seg_null_inaccessible(struct cpu *c);
 
+/* ---- task.c ---- */
+enum task_source { TASK_JMP, TASK_CALL, TASK_IRET, TASK_EXT, TASK_SOFT };
+/* Switch to the task of TSS descriptor `desc` (selector sel).  error >= 0:
+ * an exception's error code, pushed on the new task's stack.  s.eip holds
+ * the old task's resume address. */
+void task_switch(struct cpu *c, uint16_t sel, uint64_t desc, enum task_source src, int64_t error);
+
 /* ---- except.c ---- */
 /* Deliver exception/interrupt `vector` now (s.eip = the return address).
  * kind: DELIVER_EXC (fault/trap, error >= 0 pushes an error code),
