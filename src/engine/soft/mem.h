@@ -84,13 +84,48 @@ void cpu_lin_write(struct cpu *c, uint32_t lin, unsigned size, uint32_t v, bool 
  * instructions that must not move ESP until later accesses succeeded, read
  * with cpu_stack_peek(c, depth, size) (depth in bytes above ESP) and set ESP
  * with cpu_stack_adjust. */
-void cpu_push(struct cpu *c, uint32_t v, unsigned size);
-uint32_t cpu_pop(struct cpu *c, unsigned size);
-uint32_t cpu_stack_peek(struct cpu *c, uint32_t depth, unsigned size);
-void cpu_stack_adjust(struct cpu *c, int32_t delta);
+static inline uint32_t cpu_sp_mask(const struct cpu *c)
+{
+    return c->stack32 ? 0xffffffffu : 0xffffu;
+}
+
+static inline void cpu_set_sp(struct cpu *c, uint32_t v)
+{
+    uint32_t m = cpu_sp_mask(c);
+    c->s.gpr[REG_ESP] = (c->s.gpr[REG_ESP] & ~m) | (v & m);
+}
+
+static inline void cpu_push(struct cpu *c, uint32_t v, unsigned size)
+{
+    uint32_t sp = (c->s.gpr[REG_ESP] - size) & cpu_sp_mask(c);
+    cpu_write(c, SEG_SS, sp, size, v);
+    cpu_set_sp(c, sp);
+}
+
+static inline uint32_t cpu_pop(struct cpu *c, unsigned size)
+{
+    uint32_t sp = c->s.gpr[REG_ESP] & cpu_sp_mask(c);
+    uint32_t v = cpu_read(c, SEG_SS, sp, size);
+    cpu_set_sp(c, sp + size);
+    return v;
+}
+
+static inline uint32_t cpu_stack_peek(struct cpu *c, uint32_t depth, unsigned size)
+{
+    return cpu_read(c, SEG_SS, (c->s.gpr[REG_ESP] + depth) & cpu_sp_mask(c), size);
+}
+
+static inline void cpu_stack_adjust(struct cpu *c, int32_t delta)
+{
+    cpu_set_sp(c, c->s.gpr[REG_ESP] + (uint32_t)delta);
+}
+
 /* Write at ESP - depth (wrapped by SS.B) without moving ESP: for multi-push
  * instructions that commit ESP at the end. */
-void cpu_stack_poke(struct cpu *c, uint32_t depth, unsigned size, uint32_t v);
+static inline void cpu_stack_poke(struct cpu *c, uint32_t depth, unsigned size, uint32_t v)
+{
+    cpu_write(c, SEG_SS, (c->s.gpr[REG_ESP] - depth) & cpu_sp_mask(c), size, v);
+}
 
 /* Guest-physical helpers for the page walker and the engine: a host pointer
  * to len bytes of RAM/ROM at gpa, or NULL if any of it is not RAM/ROM

@@ -415,49 +415,6 @@ void cpu_check_write(struct cpu *c, int seg, uint32_t off, unsigned size)
     lin_check_write(c, c->s.seg[seg].base + off, size, c->cpl == 3);
 }
 
-/* ---- the stack ---- */
-
-static uint32_t sp_mask(const struct cpu *c)
-{
-    return c->stack32 ? 0xffffffffu : 0xffffu;
-}
-
-static void set_sp(struct cpu *c, uint32_t v)
-{
-    uint32_t m = sp_mask(c);
-    c->s.gpr[REG_ESP] = (c->s.gpr[REG_ESP] & ~m) | (v & m);
-}
-
-void cpu_push(struct cpu *c, uint32_t v, unsigned size)
-{
-    uint32_t sp = (c->s.gpr[REG_ESP] - size) & sp_mask(c);
-    cpu_write(c, SEG_SS, sp, size, v);
-    set_sp(c, sp);
-}
-
-uint32_t cpu_pop(struct cpu *c, unsigned size)
-{
-    uint32_t sp = c->s.gpr[REG_ESP] & sp_mask(c);
-    uint32_t v = cpu_read(c, SEG_SS, sp, size);
-    set_sp(c, sp + size);
-    return v;
-}
-
-uint32_t cpu_stack_peek(struct cpu *c, uint32_t depth, unsigned size)
-{
-    return cpu_read(c, SEG_SS, (c->s.gpr[REG_ESP] + depth) & sp_mask(c), size);
-}
-
-void cpu_stack_poke(struct cpu *c, uint32_t depth, unsigned size, uint32_t v)
-{
-    cpu_write(c, SEG_SS, (c->s.gpr[REG_ESP] - depth) & sp_mask(c), size, v);
-}
-
-void cpu_stack_adjust(struct cpu *c, int32_t delta)
-{
-    set_sp(c, c->s.gpr[REG_ESP] + (uint32_t)delta);
-}
-
 /* ---- port I/O ---- */
 
 static bool port_solicited(const struct cpu *c, uint16_t port, unsigned size)
