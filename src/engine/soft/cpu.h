@@ -12,20 +12,26 @@
  *    by cpu_iret.  Privilege checks (CPL 0) for MOV CR, LLDT, LTR, HLT,
  *    WRMSR/RDMSR are done inside the cpu_* functions; handlers may skip them.
  *  - mem.h functions are static inline fast paths over *_slow functions.
- *  - REP string instructions (INS/OUTS/MOVS... touching I/O or MMIO): call
- *    cpu_iteration_done(c) after each completed iteration (registers already
- *    updated), so an exit in a later iteration restarts there and the replay
- *    log never holds accesses of earlier iterations (it has ACCESS_LOG_MAX
- *    entries; overflowing it is an internal error).
+ *  - REP string instructions touching I/O or MMIO must not let the replay
+ *    log hold accesses of earlier iterations (ACCESS_LOG_MAX entries;
+ *    overflow is an internal error): either end the instruction after an
+ *    iteration that logged an access (interp_string.c does: EIP left at the
+ *    instruction, the run loop clears the log), or call cpu_iteration_done.
+ *  - mem.h also has cpu_stack_poke(c, depth, size, v): write below ESP
+ *    without moving it (multi-push instructions commit ESP at the end).
  *
  * Parts and owners of each function family:
  *   decode.c / opcodes.def  decoder (one X-macro opcode table)     -> struct insn
  *   interp*.c               instruction semantics (handlers)        uses mem.h, this file
  *   flags.c                 lazy flags                              cpu_get_eflags & co
  *   mmu.c / mem.h           TLB, page walk, segmented/linear access, MMIO/IO replay
- *   seg.c                   segment loads, descriptor checks, far transfers, task switch
+ *   seg.c                   segment loads, descriptor checks, far transfers, call gates
+ *   task.c                  hardware task switches
  *   except.c                exception/interrupt delivery, double/triple fault
- *   soft_engine.c           engine_ops, run loop, decoded-instruction cache, exits
+ *   cpuid.c / msr.c         CPUID table, MSR file, RDTSC, HLT
+ *   dcache.c                decoded-instruction cache (per guest-physical page)
+ *   soft_engine.c           engine_ops, run loop, fetch cache, exits, traces
+ *   soft_priv.h             internals shared by the system-side files
  *
  * Rules every instruction handler keeps, so faults and exits are precise:
  *  - The run loop sets cpu->insn_eip to the instruction's address and s.eip to
