@@ -26,6 +26,7 @@ gdt:
     dq 0x00CFFA000000FFFF           ; 0x40 user code32 flat, DPL 3
     dq 0x00CFF2000000FFFF           ; 0x48 user data32 flat, DPL 3
     dq 0                            ; 0x50 TSS, filled in at run time
+    times 16 dq 0                   ; 0x58-0xD0 spare, filled in by programs (gdt.h)
 gdt_end:
 gdtr:
     dw gdt_end - gdt - 1

@@ -12,5 +12,8 @@
 #define SEL_UCODE32  0x40   /* DPL 3 (use with RPL 3: 0x43) */
 #define SEL_UDATA32  0x48   /* DPL 3 (use with RPL 3: 0x4B) */
 #define SEL_TSS      0x50   /* written by the program that needs a TSS */
+/* 16 spare slots a program fills with gdt_set_* (tss.h). */
+#define SEL_SPARE(n) (0x58 + 8 * (n))
+#define GDT_SPARE_COUNT 16
 
 #endif

@@ -97,3 +97,11 @@ void idt_set_handler(uint8_t vector, int_handler h)
 {
     handlers[vector] = h;
 }
+
+void idt_set_task_gate(uint8_t vector, uint16_t tss_sel)
+{
+    idt[vector].off_lo = 0;
+    idt[vector].off_hi = 0;
+    idt[vector].sel = tss_sel;
+    idt[vector].type = 0x85;         /* present, DPL 0, task gate */
+}

@@ -10,6 +10,7 @@ struct int_frame {
     uint32_t vector, error;
     uint32_t eip, cs, eflags;       /* pushed by the CPU */
     uint32_t user_esp, user_ss;     /* only when coming from ring 3 */
+    uint32_t v86_es, v86_ds, v86_fs, v86_gs; /* only when coming from virtual-8086 mode */
 };
 
 typedef void (*int_handler)(struct int_frame *f);
@@ -21,6 +22,9 @@ void idt_set_handler(uint8_t vector, int_handler h);
 void idt_set_present(uint8_t vector, int present);
 /* Sets the gate's DPL (3 lets INT n from user mode through). */
 void idt_set_dpl(uint8_t vector, int dpl);
+/* Makes the gate a task gate to the TSS selector (present, DPL 0);
+ * idt_init turns it back into an interrupt gate. */
+void idt_set_task_gate(uint8_t vector, uint16_t tss_sel);
 /* Reload IDTR with a different limit (for limit tests); idt_init restores. */
 void idt_load_limit(uint16_t limit);
 
