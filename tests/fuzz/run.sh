@@ -9,7 +9,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 seed=20250101
-count=150000
+count=300000
 slots=6
 x87=auto
 while [ $# -gt 0 ]; do
@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
     --count) count=${2:?--count needs a value}; shift 2 ;;
     --slots) slots=${2:?--slots needs a value}; shift 2 ;;
     --x87) x87=${2:?--x87 needs a value}; shift 2 ;;
-    --quick) count=150000; shift ;;
+    --quick) count=300000; shift ;;
     *) echo "run.sh: unknown option $1 (use --seed S --count N --quick --slots K --x87 auto|on|off|only)" >&2; exit 2 ;;
     esac
 done
