@@ -18,6 +18,7 @@
 #include "engine/soft/decode.h"
 #include "engine/soft/mem.h"
 #include "engine/soft/soft_priv.h"
+#include "engine/soft/x87.h"
 
 /* ---- helpers for the other parts ---- */
 
@@ -482,6 +483,11 @@ static void soft_inject_nmi(struct engine *e)
 static void soft_kick(struct engine *e)
 {
     atomic_store(&soft(e)->cpu.kick, true);
+}
+
+bool soft_engine_ferr_pending(struct engine *e)
+{
+    return x87_ferr_pending(&soft(e)->cpu);
 }
 
 static void soft_get_stats(struct engine *e, struct engine_stats *out)
