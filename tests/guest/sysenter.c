@@ -162,6 +162,14 @@ int guest_main(uint32_t mb_magic, uint32_t mb_info)
     idt_set_handler(0x81, zero_cs_handler);
     idt_set_dpl(0x81, 3);
 
+    /* CPUID.1:EDX.SEP: a family-6 CPU of model >= 3 with SEP has SYSENTER
+     * (the Pentium Pro's SEP bit is a known lie). */
+    uint32_t id[4];
+    cpuid(1, 0, id);
+    uint32_t family = (id[0] >> 8) & 0xF, model = (id[0] >> 4) & 0xF, stepping = id[0] & 0xF;
+    check("cpuid_sep_advertised", (id[3] & (1u << 11)) && !(family == 6 && model < 3 && stepping < 3),
+          "CPUID.1 eax %x edx %x: SYSENTER/SYSEXIT not advertised", id[0], id[3]);
+
     /* SYSENTER_CS = 0 at CPL 0: #GP(0). */
     wrmsr(MSR_SYSENTER_CS, 0);
     __asm__ volatile(CATCH_ASM("sysenter") : : : "memory");

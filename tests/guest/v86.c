@@ -43,7 +43,7 @@ static uint8_t kstack[8192] __attribute__((aligned(16)));
 
 /* What the monitor saw in one run. */
 static struct monitor {
-    uint32_t gp_int, gp_iret, gp_in, gp_other, gate_int, gp_error_bad;
+    uint32_t gp_int, gp_iret, gp_in, gp_other, gate_int, gp_error_bad, gp_gate_dpl, gp_cli_sti;
     uint32_t reflected_ip;
     int exited, exit_by_gate;
     struct int_frame exit;
@@ -110,10 +110,20 @@ static void gp_handler(struct int_frame *f)
         kprintf("FAIL v86_unexpected_gp: error %x at %x:%x\n", f->error, f->cs, f->eip);
         debug_exit(1);
     }
+    const volatile uint8_t *ip = (const volatile uint8_t *)lin(f->cs, f->eip);
+    if (f->error == 0x44 * 8 + 2 && ip[0] == 0xCD && ip[1] == 0x44) {
+        mon.gp_gate_dpl++;                          /* INT through a DPL-0 gate */
+        reflect(f, 0x44, (uint16_t)(f->eip + 2));
+        return;
+    }
     if (f->error != 0)
         mon.gp_error_bad++;
-    const volatile uint8_t *ip = (const volatile uint8_t *)lin(f->cs, f->eip);
     switch (ip[0]) {
+    case 0xFA:                                      /* CLI */
+    case 0xFB:                                      /* STI */
+        mon.gp_cli_sti++;
+        f->eip = (uint16_t)(f->eip + 1);
+        break;
     case 0xCD:                                      /* INT imm8 */
         mon.gp_int++;
         if (ip[1] == 0x43)
@@ -177,6 +187,8 @@ static void run(const char *mode, uint32_t iopl)
     volatile uint16_t *ivt = ivt_base();
     ivt[0x42 * 2] = RES->want_handler;
     ivt[0x42 * 2 + 1] = V86_CS;
+    ivt[0x44 * 2] = RES->want_handler;
+    ivt[0x44 * 2 + 1] = V86_CS;
     for (unsigned i = 0; i < sizeof(mon); i++)
         ((volatile uint8_t *)&mon)[i] = 0;
 
@@ -193,7 +205,7 @@ static void run(const char *mode, uint32_t iopl)
     check(N("_port_in_bitmap_works"), res->io == 0xA5, "read %x", res->io);
     check(N("_port_not_in_bitmap_gp"), mon.gp_in == 1 && res->io2 == 0x77, "#GP count %u al %x", mon.gp_in,
           res->io2);
-    check(N("_int_reflected_to_ivt_handler"), res->int_ax == 0x1235 && res->hcs == V86_CS, "ax %x handler cs %x",
+    check(N("_int_reflected_to_ivt_handler"), res->int_ax == 0x1236 && res->hcs == V86_CS, "ax %x handler cs %x",
           res->int_ax, res->hcs);
     check(N("_real_mode_frame_on_v86_stack"),
           res->ret_ip == res->want_ret_ip && res->ret_cs == V86_CS && (res->ret_flags & EFL_IF) &&
@@ -213,13 +225,17 @@ static void run(const char *mode, uint32_t iopl)
     check(N("_frame_on_tss_esp0_stack"), mon.exit_frame_end == (uint32_t)(kstack + sizeof(kstack)),
           "frame ends at %x, esp0 %p", mon.exit_frame_end, kstack + sizeof(kstack));
     if (iopl < 3) {
-        check(N("_int_and_iret_gp"), mon.gp_int == 2 && mon.gp_iret == 1 && mon.gate_int == 0 && !mon.gp_error_bad,
+        check(N("_int_and_iret_gp"), mon.gp_int == 3 && mon.gp_iret == 2 && mon.gate_int == 0 && !mon.gp_error_bad,
               "#GP for INT %u IRET %u, gates %u, bad error codes %u", mon.gp_int, mon.gp_iret, mon.gate_int,
               mon.gp_error_bad);
+        check(N("_cli_sti_gp"), mon.gp_cli_sti == 2, "%u #GP for CLI/STI", mon.gp_cli_sti);
         check(N("_gp_eip_at_int"), x->eip == res->want_exit_at, "eip %x (want %x)", x->eip, res->want_exit_at);
     } else {
         check(N("_int_through_gate"), mon.gate_int == 2 && mon.gp_int == 0 && mon.gp_iret == 0,
               "gates %u, #GP for INT %u IRET %u", mon.gate_int, mon.gp_int, mon.gp_iret);
+        check(N("_int_dpl0_gate_gp"), mon.gp_gate_dpl == 1 && !mon.gp_error_bad, "%u #GP(44h*8+2), bad errors %u",
+              mon.gp_gate_dpl, mon.gp_error_bad);
+        check(N("_cli_sti_native"), mon.gp_cli_sti == 0, "%u #GP for CLI/STI", mon.gp_cli_sti);
         check(N("_gate_eip_after_int"), x->eip == res->want_exit_after, "eip %x (want %x)", x->eip,
               res->want_exit_after);
     }

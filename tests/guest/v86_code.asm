@@ -38,7 +38,10 @@ start:
     mov ax, 0x1234
     int 0x42
 after_int42:
+    int 0x44                    ; IOPL 3: its gate has DPL 0, so #GP(44h*8+2)
     mov [res_int], ax
+    cli                         ; IOPL-sensitive: #GP unless IOPL 3
+    sti
     mov word [res_done], 1
     mov ax, 0x0500
     mov es, ax
@@ -56,6 +59,8 @@ after_exit:
 handler42:                      ; real-mode handler, reached through IVT[42h]
     push bp
     mov bp, sp
+    cmp word [cs:res_hsp], 0
+    jne .seen                   ; record the first call (INT 42h) only
     mov bx, [bp + 2]
     mov [cs:res_ret_ip], bx
     mov bx, [bp + 4]
@@ -65,6 +70,7 @@ handler42:                      ; real-mode handler, reached through IVT[42h]
     mov bx, cs
     mov [cs:res_hcs], bx
     mov [cs:res_hsp], sp
+.seen:
     pop bp
     inc ax
     iret
