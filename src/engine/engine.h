@@ -298,6 +298,9 @@ struct engine_ops {
     /* Thread-safe: make the current or next run return EXIT_KICKED soon. */
     void (*kick)(struct engine *e);
     void (*get_stats)(struct engine *e, struct engine_stats *out);
+    /* The CPU's FERR# output: an unmasked x87 exception is pending while
+     * CR0.NE = 0 (a PC routes it to IRQ 13).  Polled after each run. */
+    bool (*fpu_error_pending)(struct engine *e);
 };
 
 extern const struct engine_ops soft_engine_ops;

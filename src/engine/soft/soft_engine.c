@@ -485,7 +485,8 @@ static void soft_kick(struct engine *e)
     atomic_store(&soft(e)->cpu.kick, true);
 }
 
-bool soft_engine_ferr_pending(struct engine *e)
+/* FERR#: engine_ops.fpu_error_pending. */
+static bool soft_fpu_error_pending(struct engine *e)
 {
     return x87_ferr_pending(&soft(e)->cpu);
 }
@@ -589,4 +590,5 @@ const struct engine_ops soft_engine_ops = {
     .inject_nmi = soft_inject_nmi,
     .kick = soft_kick,
     .get_stats = soft_get_stats,
+    .fpu_error_pending = soft_fpu_error_pending,
 };

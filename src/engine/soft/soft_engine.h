@@ -36,8 +36,4 @@ void soft_engine_print_recent_events(struct engine *e, FILE *out);
  * set_state drops the whole decoded-instruction cache as well. */
 void soft_engine_invalidate_code(struct engine *e, uint64_t gpa, uint64_t len);
 
-/* FERR#: an unmasked x87 exception is pending while CR0.NE = 0.  On a PC
- * it drives IRQ 13; the monitor polls this after each run. */
-bool soft_engine_ferr_pending(struct engine *e);
-
 #endif
