@@ -114,28 +114,109 @@ static uint64_t next_rising_edge(const struct pit_channel *c, uint64_t tick)
 
 /* --- IRQ0 --- */
 
-static void arm_irq_timer(struct pit *p, uint64_t tick)
+/* The absolute tick of the output's next rising edge after `tick`, or NO_EDGE. */
+static uint64_t edge_after(const struct pit_channel *c, uint64_t tick)
+{
+    uint64_t e = next_rising_edge(c, tick);
+    return e == NO_EDGE ? NO_EDGE : c->start_tick + e;
+}
+
+/* How many IRQ0 edges up to `tick` were not counted yet; counts them. */
+static uint64_t take_edges(struct pit *p, uint64_t tick)
 {
     const struct pit_channel *c = &p->s.ch[0];
-    uint64_t edge = next_rising_edge(c, tick);
-    if (edge == NO_EDGE || !p->irq0.set)
+    uint64_t edge = p->s.irq_next_edge;
+    if (edge == NO_EDGE || tick < edge)
+        return 0;
+    uint64_t n = is_periodic(c) ? (tick - edge) / c->reload + 1 : 1;
+    p->s.irq_next_edge = edge_after(c, tick);
+    return n;
+}
+
+static void pulse_irq0(struct pit *p)
+{
+    p->s.irq_count++;
+    irq_pulse(&p->irq0);
+}
+
+/* The backlog cap: one second of ticks. */
+static uint32_t ticks_per_second(const struct pit_channel *c)
+{
+    uint32_t n = PIT_HZ / c->reload;
+    return n ? n : 1;
+}
+
+/* LOST_TICKS_DELIVER: new edges the guest does not refuse become owed ticks;
+ * one is pulsed whenever the controller holds no request from us (the CPU
+ * took the last), so each lands as its own interrupt. */
+static void deliver_late(struct pit *p, uint64_t edges)
+{
+    struct pit_state *s = &p->s;
+    struct irq_line_status line = lost_ticks_line(&p->lost);
+    if (line.masked) {
+        s->irq_owed = 0;                /* the guest turned the line off */
+        if (edges)
+            pulse_irq0(p);              /* the edge still latches in IRR */
+        return;
+    }
+    if (!lost_ticks_refused(line))
+        s->irq_owed = lost_ticks_add(s->irq_owed, edges, ticks_per_second(&s->ch[0]));
+    if (!s->irq_owed)
+        return;
+    if (line.requested) {
+        s->irq_retry_ns = lost_ticks_backoff(s->irq_retry_ns);
+        return;
+    }
+    s->irq_owed--;
+    s->irq_retry_ns = LOST_TICKS_RETRY_NS;
+    pulse_irq0(p);
+}
+
+/* At the next edge, or sooner to offer an owed tick. */
+static void arm_irq_timer(struct pit *p, uint64_t now_ns)
+{
+    uint64_t deadline = p->s.irq_next_edge == NO_EDGE ? TIMER_NEVER
+                                                      : ns_of_tick(p->s.irq_next_edge);
+    if (p->s.irq_owed && lost_ticks_delivering(&p->lost) && now_ns + p->s.irq_retry_ns < deadline)
+        deadline = now_ns + p->s.irq_retry_ns;
+    if (deadline == TIMER_NEVER || !p->irq0.set)
         timer_disarm(&p->irq_timer);
     else
-        timer_arm(p->ts, &p->irq_timer, ns_of_tick(c->start_tick + edge));
+        timer_arm(p->ts, &p->irq_timer, deadline);
 }
 
 static void irq_timer_fire(void *opaque, uint64_t now_ns)
 {
     struct pit *p = opaque;
-    p->s.irq_count++;
-    irq_pulse(&p->irq0);
-    arm_irq_timer(p, tick_at(now_ns));
+    uint64_t edges = take_edges(p, tick_at(now_ns));
+    if (lost_ticks_delivering(&p->lost))
+        deliver_late(p, edges);
+    else if (edges)
+        pulse_irq0(p);                  /* missed edges merge into one pulse */
+    arm_irq_timer(p, now_ns);
+}
+
+/* Counter 0 was reprogrammed or regated: ticks owed at the old rate lapse. */
+static void restart_irq0(struct pit *p, uint64_t tick)
+{
+    p->s.irq_next_edge = edge_after(&p->s.ch[0], tick);
+    p->s.irq_owed = 0;
+    p->s.irq_retry_ns = LOST_TICKS_RETRY_NS;
+    arm_irq_timer(p, timer_now(p->ts));
 }
 
 static void channel_changed(struct pit *p, unsigned n, uint64_t tick)
 {
     if (n == 0)
-        arm_irq_timer(p, tick);
+        restart_irq0(p, tick);
+}
+
+void pit_set_lost_tick_policy(struct pit *p, enum lost_tick_policy policy,
+                              struct irq_probe probe)
+{
+    p->lost = (struct lost_ticks){ .policy = policy, .probe = probe };
+    p->s.irq_owed = 0;
+    arm_irq_timer(p, timer_now(p->ts));
 }
 
 /* --- the counters' port interface --- */
@@ -366,6 +447,8 @@ void pit_reset(void *opaque)
         p->s.ch[n].reload = 65536;
         p->s.ch[n].gate = n != 2;       /* counters 0 and 1 are gated high on a PC */
     }
+    p->s.irq_next_edge = NO_EDGE;
+    p->s.irq_retry_ns = LOST_TICKS_RETRY_NS;
     timer_disarm(&p->irq_timer);
 }
 
@@ -388,7 +471,7 @@ int pit_init(struct pit *p, struct bus *io, struct timer_set *ts, struct irq_lin
     return 0;
 }
 
-static const uint8_t save_magic[4] = { 'P', 'I', 'T', '1' };
+static const uint8_t save_magic[4] = { 'P', 'I', 'T', '2' };
 enum { SAVE_BYTES = 4 + sizeof(struct pit_state) };
 
 size_t pit_save(void *opaque, uint8_t *buf, size_t cap)
@@ -422,9 +505,12 @@ int pit_restore(void *opaque, const uint8_t *buf, size_t len)
     for (unsigned n = 0; n < 3; n++)
         if (!channel_valid(&s.ch[n]))
             return -1;
-    if (s.port61 & ~P61_WRITABLE)
+    if (s.port61 & ~P61_WRITABLE || s.irq_owed > ticks_per_second(&s.ch[0]) ||
+        s.irq_retry_ns > LOST_TICKS_RETRY_MAX_NS)
         return -1;
     p->s = s;
-    arm_irq_timer(p, now_tick(p));
+    /* Edges count from now: the time the machine was away is not owed. */
+    p->s.irq_next_edge = edge_after(&p->s.ch[0], now_tick(p));
+    arm_irq_timer(p, timer_now(p->ts));
     return 0;
 }

@@ -4,7 +4,9 @@
  * 2's gate and output, the speaker enable, the refresh toggle).  Counters are
  * not ticked: their state is computed from the virtual clock (timer_now) and
  * the tick at which they were loaded, at 1.193182 MHz.  Counter 0 drives IRQ0
- * through a dev_timer armed at its output's next rising edge.
+ * through a dev_timer armed at its output's next rising edge.  Edges the
+ * timer found already past (the host ran us late) follow the lost-tick
+ * policy (lost_ticks.h): merged into one pulse, or owed and pulsed late.
  */
 #ifndef MORPH_PIT_H
 #define MORPH_PIT_H
@@ -15,6 +17,7 @@
 
 #include "devices/bus.h"
 #include "devices/irq.h"
+#include "devices/lost_ticks.h"
 #include "devices/timer.h"
 
 #define PIT_HZ 1193182u
@@ -45,6 +48,9 @@ struct pit_state {
     struct pit_channel ch[3];
     uint8_t port61;           /* the writable bits 0-3 of port 0x61 */
     uint64_t irq_count;       /* IRQ0 pulses delivered, for --stats */
+    uint64_t irq_next_edge;   /* absolute tick of the next IRQ0 edge not yet counted */
+    uint32_t irq_owed;        /* IRQ0 ticks due but not pulsed yet (LOST_TICKS_DELIVER) */
+    uint32_t irq_retry_ns;    /* how long after a pulse the next owed tick is offered */
 };
 
 struct pit {
@@ -53,11 +59,17 @@ struct pit {
     struct timer_set *ts;
     struct dev_timer irq_timer;
     struct irq_line irq0;
+    struct lost_ticks lost;   /* LOST_TICKS_DISCARD until the monitor says otherwise */
 };
 
 /* Registers 0x40-0x43 and 0x61 and the IRQ0 timer.  Returns 0, or -1 with a reason. */
 int pit_init(struct pit *p, struct bus *io, struct timer_set *ts, struct irq_line irq0,
              char *err, size_t errlen);
+
+/* What IRQ0 does with ticks it could not deliver on time.  DELIVER needs
+ * `probe` to look at IRQ0 on the interrupt controller.  Drops any backlog. */
+void pit_set_lost_tick_policy(struct pit *p, enum lost_tick_policy policy,
+                              struct irq_probe probe);
 
 /* Counter output and gate, for whoever else is wired to them. */
 bool pit_output(const struct pit *p, unsigned channel);

@@ -205,6 +205,46 @@ static bool alarm_in(const struct rtc *r, int64_t first_second, int64_t last_sec
     return false;
 }
 
+/* --- the lost-tick policy of the periodic interrupt --- */
+
+static bool periodic_interrupts_on(const struct rtc *r)
+{
+    return divider_running(r) && periodic_ticks(r) && (r->s.cmos[REG_B] & B_PIE);
+}
+
+/* k periodic ticks happened: PF sets; under LOST_TICKS_DELIVER those beyond
+ * the one PF stands for are owed, unless the guest refuses them. */
+static void count_periodic(struct rtc *r, int64_t k)
+{
+    bool pending = r->s.cmos[REG_C] & C_PF;
+    r->s.cmos[REG_C] |= C_PF;
+    if (!lost_ticks_delivering(&r->lost) || !periodic_interrupts_on(r))
+        return;
+    struct irq_line_status line = lost_ticks_line(&r->lost);
+    uint32_t cap = (uint32_t)(DIVIDER_HZ / periodic_ticks(r));     /* one second's worth */
+    if (line.masked)
+        r->s.periodic_owed = 0;
+    else if (!lost_ticks_refused(line))
+        r->s.periodic_owed = lost_ticks_add(r->s.periodic_owed, (uint64_t)(pending ? k : k - 1), cap);
+}
+
+/* When the next owed tick may be raised (the guest read C a moment ago), or
+ * INT64_MAX if none is owed. */
+static int64_t owed_tick_at(const struct rtc *r)
+{
+    if (!r->s.periodic_owed || !lost_ticks_delivering(&r->lost) || !periodic_interrupts_on(r))
+        return INT64_MAX;
+    return r->s.acked_ns + LOST_TICKS_RETRY_NS;
+}
+
+static void raise_owed_tick(struct rtc *r, int64_t ns)
+{
+    if ((r->s.cmos[REG_C] & C_PF) || ns < owed_tick_at(r))
+        return;
+    r->s.cmos[REG_C] |= C_PF;
+    r->s.periodic_owed--;
+}
+
 /* Set PF, AF, UF for everything that happened since the last accounting. */
 static void account_events(struct rtc *r, int64_t ns)
 {
@@ -215,8 +255,11 @@ static void account_events(struct rtc *r, int64_t ns)
     if (!divider_running(r))
         return;
     int64_t p = periodic_ticks(r);
-    if (p && floor_div(divider_tick(r, ns), p) > floor_div(divider_tick(r, from), p))
-        r->s.cmos[REG_C] |= C_PF;
+    if (p) {
+        int64_t k = floor_div(divider_tick(r, ns), p) - floor_div(divider_tick(r, from), p);
+        if (k > 0)
+            count_periodic(r, k);
+    }
     if (!clock_running(r))
         return;
     int64_t s0 = divider_seconds(r, from), s1 = divider_seconds(r, ns);
@@ -239,7 +282,8 @@ static void update_irq(struct rtc *r)
     }
 }
 
-/* Wake at the next event that could raise the line (none while it is high). */
+/* Wake at the next event that could raise the line (none while it is high),
+ * an owed periodic tick included. */
 static void arm_timer(struct rtc *r, int64_t ns)
 {
     uint8_t b = r->s.cmos[REG_B];
@@ -253,6 +297,9 @@ static void arm_timer(struct rtc *r, int64_t ns)
             if (boundary < next)
                 next = boundary;
         }
+        int64_t owed = owed_tick_at(r);
+        if (owed != INT64_MAX)
+            next = owed < ns ? ns : (owed < next ? owed : next);
     }
     if (next == INT64_MAX || next < 0)
         timer_disarm(&r->timer);
@@ -269,7 +316,10 @@ static void refresh(struct rtc *r, int64_t ns)
 
 static void timer_fire(void *opaque, uint64_t now)
 {
-    refresh(opaque, (int64_t)now);
+    struct rtc *r = opaque;
+    account_events(r, (int64_t)now);
+    raise_owed_tick(r, (int64_t)now);
+    refresh(r, (int64_t)now);
 }
 
 /* --- register access --- */
@@ -294,6 +344,7 @@ static uint8_t read_register(struct rtc *r, unsigned reg)
         update_irq(r);
         uint8_t v = r->s.cmos[REG_C];
         r->s.cmos[REG_C] = 0;
+        r->s.acked_ns = ns;
         update_irq(r);
         arm_timer(r, ns);
         return v;
@@ -310,6 +361,7 @@ static void write_control(struct rtc *r, unsigned reg, uint8_t v, int64_t ns)
 {
     account_events(r, ns);
     bool was_running = clock_running(r), divider_was = divider_running(r);
+    uint8_t old_a = r->s.cmos[REG_A];
     if (reg == REG_A) {
         r->s.cmos[REG_A] = v & ~A_UIP;
     } else {
@@ -325,6 +377,9 @@ static void write_control(struct rtc *r, unsigned reg, uint8_t v, int64_t ns)
         r->s.divider_ns = ns - NS_PER_SEC / 2;      /* first update 500 ms later */
     if (!was_running && clock_running(r))
         thaw_time(r, ns);
+    /* Ticks owed at another rate, or to a guest that turned them off, lapse. */
+    if ((old_a ^ r->s.cmos[REG_A]) & (A_DV | A_RS) || !periodic_interrupts_on(r))
+        r->s.periodic_owed = 0;
     update_irq(r);
     arm_timer(r, ns);
 }
@@ -432,6 +487,7 @@ void rtc_reset(void *opaque)
     /* The RESET pin clears the interrupt enables and flags, not the time. */
     r->s.cmos[REG_B] &= ~(B_PIE | B_AIE | B_UIE | B_SQWE);
     r->s.cmos[REG_C] = 0;
+    r->s.periodic_owed = 0;
     update_irq(r);
     arm_timer(r, ns);
 }
@@ -458,7 +514,15 @@ int rtc_init(struct rtc *r, struct bus *io, struct timer_set *ts, struct irq_lin
     return bus_register(io, 0x70, 2, "rtc", r, rtc_port_read, rtc_port_write, err, errlen);
 }
 
-static const uint8_t save_magic[4] = { 'R', 'T', 'C', '1' };
+void rtc_set_lost_tick_policy(struct rtc *r, enum lost_tick_policy policy,
+                              struct irq_probe probe)
+{
+    r->lost = (struct lost_ticks){ .policy = policy, .probe = probe };
+    r->s.periodic_owed = 0;
+    arm_timer(r, now_ns(r));
+}
+
+static const uint8_t save_magic[4] = { 'R', 'T', 'C', '2' };
 enum { SAVE_BYTES = 4 + sizeof(struct rtc_state) };
 
 size_t rtc_save(void *opaque, uint8_t *buf, size_t cap)
@@ -478,7 +542,7 @@ int rtc_restore(void *opaque, const uint8_t *buf, size_t len)
     if (len != SAVE_BYTES || memcmp(buf, save_magic, 4) != 0)
         return -1;
     memcpy(&s, buf + 4, sizeof(s));
-    if (s.index > 0x7F || s.nmi_masked > 1 || s.irq_level > 1)
+    if (s.index > 0x7F || s.nmi_masked > 1 || s.irq_level > 1 || s.periodic_owed > DIVIDER_HZ)
         return -1;
     bool line = r->s.irq_level;
     r->s = s;

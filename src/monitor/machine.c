@@ -74,11 +74,21 @@ static void on_console_quit(void *opaque)
     machine_request_stop(opaque, 0, "morph: quit (Ctrl-A x)");
 }
 
+/* How soon the event loop looks again when the vCPU held the lock. */
+#define TICK_RETRY_NS 50000u
+
 /* The event loop's tick: fire due device timers, wake a halted vCPU. */
 static uint64_t machine_tick(void *opaque)
 {
     struct machine *m = opaque;
-    device_lock_host(&m->lock);
+    /* A vCPU holding the lock is dispatching an exit and fires due timers
+     * itself; waiting for the lock would make it hand the lock over and tie
+     * its progress to this thread's scheduling, which on a loaded host costs
+     * milliseconds.  Look again shortly, in case it entered the guest first. */
+    if (!device_trylock_host(&m->lock)) {
+        console_tick(&m->console);
+        return host_monotonic_ns() + TICK_RETRY_NS;
+    }
     m->timers_firing = true;
     timer_run_expired(&m->timers, timer_now(&m->timers));
     m->timers_firing = false;
@@ -97,6 +107,28 @@ static struct irq_line pic_line(struct machine *m, unsigned irq)
     return (struct irq_line){ .set = pic_set_irq, .opaque = &m->dev.pic, .irq = irq };
 }
 
+/* A device's look at its own line on the PIC pair (for the lost-tick
+ * policy).  Slave lines are masked too when the master masks the cascade.
+ * The CPU refuses while the vCPU waits for an interrupt window (IF clear). */
+static struct irq_line_status pic_line_status(void *opaque, unsigned irq)
+{
+    const struct machine *m = opaque;
+    const struct pic *p = &m->dev.pic;
+    const struct pic_chip *c = &p->chip[irq >> 3 & 1];
+    uint8_t bit = (uint8_t)(1u << (irq & 7));
+    return (struct irq_line_status){
+        .requested = c->irr & bit,
+        .masked = (c->imr & bit) || (irq >= 8 && (p->chip[0].imr & 0x04)),
+        .in_service = c->isr & bit,
+        .cpu_refuses = m->irq_window_requested,
+    };
+}
+
+static struct irq_probe pic_probe(struct machine *m, unsigned irq)
+{
+    return (struct irq_probe){ .status = pic_line_status, .opaque = m, .irq = irq };
+}
+
 static int init_devices(struct machine *m, char *err, size_t errlen)
 {
     struct machine_devices *d = &m->dev;
@@ -105,12 +137,15 @@ static int init_devices(struct machine *m, char *err, size_t errlen)
     pic_set_intr_callback(&d->pic, on_intr_changed, m);
     if (pit_init(&d->pit, &m->io, &m->timers, pic_line(m, 0), err, errlen))
         return -1;
+    /* Ticks the host made us miss reach the guest late rather than never. */
+    pit_set_lost_tick_policy(&d->pit, LOST_TICKS_DELIVER, pic_probe(m, 0));
     if (uart_init(&d->com1, &m->io, UART_COM1_BASE, pic_line(m, UART_COM1_IRQ),
                   console_tx, console_rx_space, &m->console, err, errlen))
         return -1;
     if (rtc_init(&d->rtc, &m->io, &m->timers, pic_line(m, 8), (int64_t)time(NULL),
                  err, errlen))
         return -1;
+    rtc_set_lost_tick_policy(&d->rtc, LOST_TICKS_DELIVER, pic_probe(m, 8));
     rtc_set_memory_size(&d->rtc, m->ram.ram_size);
     if (i8042_init(&d->kbc, &m->io, pic_line(m, 1), pic_line(m, 12), on_reset_request,
                    on_a20, m, err, errlen))

@@ -18,6 +18,10 @@ struct fixture {
     unsigned irq_edges;
     int irq_level;
     unsigned last_irq;
+    /* A one-line interrupt controller for the lost-tick policy. */
+    bool irr;                 /* a rising edge latched, not yet taken by the "CPU" */
+    bool masked;
+    bool cpu_refuses;
 };
 
 static uint64_t fake_now(void *opaque) { return ((struct fixture *)opaque)->now; }
@@ -25,8 +29,10 @@ static uint64_t fake_now(void *opaque) { return ((struct fixture *)opaque)->now;
 static void record_irq(void *opaque, unsigned irq, int level)
 {
     struct fixture *f = opaque;
-    if (level && !f->irq_level)
+    if (level && !f->irq_level) {
         f->irq_edges++;
+        f->irr = true;
+    }
     f->irq_level = level;
     f->last_irq = irq;
 }
@@ -91,6 +97,20 @@ static int setup(void **state)
     assert_int_equal(pit_init(&f->pit, &f->io, &f->ts, irq0, err, sizeof(err)), 0);
     *state = f;
     return 0;
+}
+
+static struct irq_line_status fake_pic_status(void *opaque, unsigned irq)
+{
+    struct fixture *f = opaque;
+    assert_int_equal(irq, 0);
+    return (struct irq_line_status){ .requested = f->irr, .masked = f->masked,
+                                     .cpu_refuses = f->cpu_refuses };
+}
+
+static void deliver_late(struct fixture *f)
+{
+    struct irq_probe probe = { .status = fake_pic_status, .opaque = f, .irq = 0 };
+    pit_set_lost_tick_policy(&f->pit, LOST_TICKS_DELIVER, probe);
 }
 
 static int teardown(void **state)
@@ -411,6 +431,131 @@ static void save_and_restore(void **state)
     assert_int_equal(pit_restore(&f->pit, buf, n), -1);
 }
 
+
+/* --- the lost-tick policy --- */
+
+/* Channel 0 at 1000 Hz; the first edge delivered and taken on time.  Returns
+ * its start tick. */
+static uint64_t start_1000hz_first_edge_taken(struct fixture *f)
+{
+    uint64_t t0 = start_tick(f);
+    load(f, 0, 0x34, 1193);
+    advance_to(f, tick_ns(t0 + 1193));
+    assert_int_equal(f->irq_edges, 1);
+    f->irr = false;
+    return t0;
+}
+
+/* The host runs the PIT's timer once, `ns` after the deadline it had. */
+static void fire_late_to(struct fixture *f, uint64_t ns)
+{
+    f->now = ns;
+    timer_run_expired(&f->ts, ns);
+}
+
+static void late_timer_delivers_every_missed_tick(void **state)
+{
+    struct fixture *f = *state;
+    deliver_late(f);
+    uint64_t t0 = start_1000hz_first_edge_taken(f);
+    /* Edges 2..11 pass while the host does not run us. */
+    fire_late_to(f, tick_ns(t0 + 11 * 1193) + 5000);
+    assert_int_equal(f->irq_edges, 2);              /* one now, nine owed */
+    uint64_t last = f->now;
+    for (unsigned n = 3; n <= 11; n++) {
+        /* Not taken yet: the next owed tick waits, however often we look. */
+        uint64_t d = timer_next_deadline(&f->ts);
+        assert_true(d < tick_ns(t0 + 12 * 1193));
+        fire_late_to(f, d);
+        assert_int_equal(f->irq_edges, n - 1);
+        f->irr = false;                             /* the CPU takes it */
+        d = timer_next_deadline(&f->ts);
+        assert_true(d - f->now <= LOST_TICKS_RETRY_MAX_NS);
+        fire_late_to(f, d);
+        assert_int_equal(f->irq_edges, n);          /* the next, spaced */
+        assert_true(f->now - last >= LOST_TICKS_RETRY_NS);
+        last = f->now;
+    }
+    f->irr = false;
+    /* Paid off: the timer waits for edge 12, on the grid. */
+    assert_int_equal(f->pit.s.irq_owed, 0);
+    assert_int_equal(timer_next_deadline(&f->ts), tick_ns(t0 + 12 * 1193));
+    advance_to(f, tick_ns(t0 + 12 * 1193));
+    assert_int_equal(f->irq_edges, 12);
+    assert_int_equal(pit_irq_count(&f->pit), 12);
+}
+
+/* The CPU takes each pulse at once: owed ticks arrive LOST_TICKS_RETRY_NS apart. */
+static unsigned drain_taking_each(struct fixture *f, uint64_t until_ns)
+{
+    unsigned before = f->irq_edges;
+    for (;;) {
+        f->irr = false;
+        uint64_t d = timer_next_deadline(&f->ts);
+        if (d > until_ns)
+            break;
+        fire_late_to(f, d);
+    }
+    f->irr = false;
+    return f->irq_edges - before;
+}
+
+static void backlog_is_capped_at_one_second(void **state)
+{
+    struct fixture *f = *state;
+    deliver_late(f);
+    uint64_t t0 = start_1000hz_first_edge_taken(f);
+    fire_late_to(f, tick_ns(t0 + 5001 * 1193) + 1000);  /* 5000 edges late */
+    assert_int_equal(f->irq_edges, 2);
+    assert_int_equal(f->pit.s.irq_owed, 999);       /* 1000 Hz: 1 s = 1000 ticks */
+    uint64_t from = f->now;
+    unsigned n = drain_taking_each(f, from + 100000000u);
+    /* The 999 owed (paid within ~20 ms) plus 100 ms of regular edges, not 5000. */
+    assert_true(n >= 999 + 99 && n <= 999 + 101);
+    assert_int_equal(f->pit.s.irq_owed, 0);
+}
+
+static void discard_policy_merges_missed_ticks(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t t0 = start_1000hz_first_edge_taken(f);  /* LOST_TICKS_DISCARD by default */
+    fire_late_to(f, tick_ns(t0 + 11 * 1193) + 5000);
+    assert_int_equal(f->irq_edges, 2);
+    assert_int_equal(timer_next_deadline(&f->ts), tick_ns(t0 + 12 * 1193));
+    assert_int_equal(drain_taking_each(f, tick_ns(t0 + 12 * 1193) - 1), 0);
+    /* Choosing DELIVER later owes nothing for the past. */
+    deliver_late(f);
+    assert_int_equal(drain_taking_each(f, tick_ns(t0 + 12 * 1193) - 1), 0);
+}
+
+static void ticks_the_guest_refuses_are_merged(void **state)
+{
+    struct fixture *f = *state;
+    deliver_late(f);
+    uint64_t t0 = start_1000hz_first_edge_taken(f);
+    /* Masked: the edge latches, nothing is owed. */
+    f->masked = true;
+    fire_late_to(f, tick_ns(t0 + 11 * 1193) + 5000);
+    assert_int_equal(f->irq_edges, 2);
+    assert_int_equal(f->pit.s.irq_owed, 0);
+    f->masked = false;
+    f->irr = false;
+    /* The CPU saw the request with interrupts disabled: edges merge. */
+    advance_to(f, tick_ns(t0 + 12 * 1193));
+    assert_int_equal(f->irq_edges, 3);
+    f->cpu_refuses = true;
+    fire_late_to(f, tick_ns(t0 + 20 * 1193) + 5000);
+    assert_int_equal(f->pit.s.irq_owed, 0);
+    assert_int_equal(f->irq_edges, 3);
+    /* A request still pending for a vCPU that did not run: owed. */
+    f->cpu_refuses = false;
+    fire_late_to(f, tick_ns(t0 + 25 * 1193) + 5000);
+    assert_int_equal(f->pit.s.irq_owed, 5);
+    /* Reprogramming lets ticks owed at the old rate lapse. */
+    load(f, 0, 0x34, 11932);
+    assert_int_equal(f->pit.s.irq_owed, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +573,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(port61_bits, setup, teardown),
         cmocka_unit_test_setup_teardown(reprogramming_stops_irq0, setup, teardown),
         cmocka_unit_test_setup_teardown(save_and_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(late_timer_delivers_every_missed_tick, setup, teardown),
+        cmocka_unit_test_setup_teardown(backlog_is_capped_at_one_second, setup, teardown),
+        cmocka_unit_test_setup_teardown(discard_policy_merges_missed_ticks, setup, teardown),
+        cmocka_unit_test_setup_teardown(ticks_the_guest_refuses_are_merged, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,9 @@ struct fixture {
     unsigned irq_edges;
     int irq_level;
     uint8_t c_seen;          /* OR of register C values read while serving */
+    /* A one-line interrupt controller for the lost-tick policy. */
+    bool irr;
+    bool masked;
 };
 
 static uint64_t fake_now(void *opaque) { return ((struct fixture *)opaque)->now; }
@@ -29,8 +32,10 @@ static void record_irq(void *opaque, unsigned irq, int level)
 {
     struct fixture *f = opaque;
     assert_int_equal(irq, 8);
-    if (level && !f->irq_level)
+    if (level && !f->irq_level) {
         f->irq_edges++;
+        f->irr = true;
+    }
     f->irq_level = level;
 }
 
@@ -82,6 +87,19 @@ static struct fixture *make_fixture(int64_t epoch)
     struct irq_line irq8 = { .set = record_irq, .opaque = f, .irq = 8 };
     assert_int_equal(rtc_init(&f->rtc, &f->io, &f->ts, irq8, epoch, err, sizeof(err)), 0);
     return f;
+}
+
+static struct irq_line_status fake_pic_status(void *opaque, unsigned irq)
+{
+    struct fixture *f = opaque;
+    assert_int_equal(irq, 8);
+    return (struct irq_line_status){ .requested = f->irr, .masked = f->masked };
+}
+
+static void deliver_late(struct fixture *f)
+{
+    struct irq_probe probe = { .status = fake_pic_status, .opaque = f, .irq = 8 };
+    rtc_set_lost_tick_policy(&f->rtc, LOST_TICKS_DELIVER, probe);
 }
 
 static int setup(void **state)
@@ -387,6 +405,102 @@ static void reset_save_and_restore(void **state)
     assert_int_equal(rtc_restore(&f->rtc, buf, n), -1);
 }
 
+
+/* --- the lost-tick policy --- */
+
+/* Periodic tick j at 1024 Hz (the divider started at virtual time 0). */
+static uint64_t tick_1024_ns(uint64_t j)
+{
+    return (j * SEC + 1023) / 1024;
+}
+
+static void fire_late_to(struct fixture *f, uint64_t ns)
+{
+    f->now = ns;
+    timer_run_expired(&f->ts, ns);
+}
+
+/* The guest's handler: the CPU takes the interrupt, reads C. */
+static void take_and_serve(struct fixture *f)
+{
+    f->irr = false;
+    f->c_seen |= cmos_read(f, 0x0C);
+}
+
+/* 1024 Hz with PIE, served on time up to tick 10; then the host runs us
+ * only just after tick 20. */
+static void ten_ticks_late(struct fixture *f)
+{
+    cmos_write(f, 0x0B, 0x42);
+    advance_to(f, tick_1024_ns(10) + 1000, true);
+    take_and_serve(f);
+    f->irq_edges = 0;
+    fire_late_to(f, tick_1024_ns(20) + 1000);
+    assert_int_equal(f->irq_edges, 1);
+}
+
+static void late_periodic_ticks_are_delivered(void **state)
+{
+    struct fixture *f = *state;
+    deliver_late(f);
+    ten_ticks_late(f);
+    for (unsigned n = 2; n <= 10; n++) {
+        take_and_serve(f);
+        assert_int_equal(f->irq_level, 0);
+        /* Raised again a moment after the guest acknowledged, not at once. */
+        assert_int_equal(timer_next_deadline(&f->ts), f->now + LOST_TICKS_RETRY_NS);
+        fire_late_to(f, timer_next_deadline(&f->ts));
+        assert_int_equal(f->irq_edges, n);
+        assert_int_equal(f->irq_level, 1);
+    }
+    take_and_serve(f);
+    assert_int_equal(f->rtc.s.periodic_owed, 0);
+    assert_int_equal(f->c_seen & 0xC0, 0xC0);
+    assert_int_equal(timer_next_deadline(&f->ts), tick_1024_ns(21));
+}
+
+static void periodic_backlog_is_capped(void **state)
+{
+    struct fixture *f = *state;
+    deliver_late(f);
+    cmos_write(f, 0x0B, 0x42);
+    advance_to(f, tick_1024_ns(10) + 1000, true);
+    take_and_serve(f);
+    fire_late_to(f, tick_1024_ns(10 + 5 * 1024) + 1000);       /* 5 s late */
+    assert_int_equal(f->rtc.s.periodic_owed, 1024);             /* 1 s of ticks */
+}
+
+static void discard_policy_merges_late_ticks(void **state)
+{
+    struct fixture *f = *state;
+    ten_ticks_late(f);                              /* LOST_TICKS_DISCARD by default */
+    take_and_serve(f);
+    assert_int_equal(timer_next_deadline(&f->ts), tick_1024_ns(21));
+    advance_to(f, tick_1024_ns(21) - 1, true);
+    assert_int_equal(f->irq_edges, 1);
+}
+
+static void refused_or_disabled_ticks_lapse(void **state)
+{
+    struct fixture *f = *state;
+    deliver_late(f);
+    f->masked = true;                               /* the guest masked IRQ 8 */
+    ten_ticks_late(f);
+    assert_int_equal(f->rtc.s.periodic_owed, 0);
+    f->masked = false;
+    take_and_serve(f);
+    fire_late_to(f, tick_1024_ns(30) + 1000);
+    assert_int_equal(f->rtc.s.periodic_owed, 9);
+    cmos_write(f, 0x0B, 0x02);                      /* PIE off */
+    assert_int_equal(f->rtc.s.periodic_owed, 0);
+    cmos_write(f, 0x0B, 0x42);
+    take_and_serve(f);
+    fire_late_to(f, tick_1024_ns(40) + 1000);
+    assert_int_equal(f->rtc.s.periodic_owed, 9);
+    cmos_write(f, 0x0A, 0x2A);                      /* another rate */
+    assert_int_equal(f->rtc.s.periodic_owed, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,6 +517,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(cmos_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(memory_size_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(reset_save_and_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(late_periodic_ticks_are_delivered, setup, teardown),
+        cmocka_unit_test_setup_teardown(periodic_backlog_is_capped, setup, teardown),
+        cmocka_unit_test_setup_teardown(discard_policy_merges_late_ticks, setup, teardown),
+        cmocka_unit_test_setup_teardown(refused_or_disabled_ticks_lapse, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
