@@ -1,7 +1,7 @@
 /* cpuid.c - the soft CPU's one CPUID table.
  *
  * A family 6 "GenuineIntel" CPU (Pentium II class) whose feature bits are
- * exactly what the soft CPU implements: no FPU (no x87 yet), no VME, no PAE,
+ * exactly what the soft CPU implements: x87 FPU, no VME, no PAE,
  * no APIC, no SYSENTER, no MMX/SSE.  Leaves the monitor solicits exit with
  * this answer prefilled. */
 #include <string.h>
@@ -9,6 +9,7 @@
 #include "engine/cpu_state.h"
 #include "engine/soft/soft_priv.h"
 
+#define FEAT_FPU   (1u << 0)   /* x87 on chip */
 #define FEAT_DE    (1u << 2)   /* CR4.DE */
 #define FEAT_PSE   (1u << 3)   /* 4 MiB pages */
 #define FEAT_TSC   (1u << 4)
@@ -17,7 +18,7 @@
 #define FEAT_PGE   (1u << 13)
 #define FEAT_CMOV  (1u << 15)
 
-#define CPUID_FEATURES (FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_PGE | FEAT_CMOV)
+#define CPUID_FEATURES (FEAT_FPU | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_PGE | FEAT_CMOV)
 
 static const char vendor[12] = "GenuineIntel";
 static const char brand[48] = "morph soft CPU";
