@@ -395,11 +395,375 @@ static void test_diff_memory_forms(void **state)
     run_diff(1500, true);
 }
 
+/* ---- named tests (through the decoder's routing) ---- */
+
+/* Run bytes through decode + insn.exec; returns the fault vector or -1. */
+static int run(struct guest *g, const uint8_t *b, unsigned n)
+{
+    struct cpu *c = g->c;
+    struct insn i;
+    assert_int_equal(decode_insn(&i, b, n, c->code32), DECODE_OK);
+    assert_int_equal(i.len, n);
+    jmp_buf jb;
+    c->fault_jmp = &jb;
+    c->insn_eip = 0x2000;
+    if (setjmp(jb) == 0) {
+        i.exec(c, &i);
+        return -1;
+    }
+    c->fault_pending = false;
+    c->s.events.exception_pending = false;
+    return c->s.events.exception_vector;
+}
+
+#define RUN_OK(g, ...) do { const uint8_t b_[] = { __VA_ARGS__ };                      \
+        assert_int_equal(run((g), b_, sizeof(b_)), -1); } while (0)
+#define RUN_FAULT(g, vec, ...) do { const uint8_t b_[] = { __VA_ARGS__ };              \
+        assert_int_equal(run((g), b_, sizeof(b_)), (vec)); } while (0)
+
+static unsigned top_of(const struct cpu *c) { return (c->s.fpu.fsw >> 11) & 7; }
+static long double st_of(const struct cpu *c, unsigned i) { return c->s.fpu.st[(top_of(c) + i) & 7]; }
+
+static void test_routing_and_cpuid(void **state)
+{
+    (void)state;
+    struct guest *g = x87_guest();
+    struct insn i;
+    static const uint8_t fld1[] = { 0xd9, 0xe8 }, fwait[] = { 0x9b };
+    assert_int_equal(decode_insn(&i, fld1, 2, true), DECODE_OK);
+    assert_ptr_equal(i.exec, x87_exec);
+    assert_int_equal(decode_insn(&i, fwait, 1, true), DECODE_OK);
+    assert_ptr_equal(i.exec, x87_fwait);
+    RUN_OK(g, 0xdb, 0xe3);                        /* fninit */
+    RUN_FAULT(g, EXC_UD, 0xdf, 0x0e);             /* fisttp m16: SSE3, not advertised */
+    RUN_FAULT(g, EXC_UD, 0xdb, 0x0e);
+    RUN_FAULT(g, EXC_UD, 0xdd, 0x0e);
+    RUN_FAULT(g, EXC_UD, 0xd9, 0xd1);
+    RUN_FAULT(g, EXC_UD, 0xd9, 0x0e);
+    RUN_FAULT(g, EXC_UD, 0xdf, 0xe1);
+    RUN_OK(g, 0xdb, 0xe0);                        /* feni, fdisi, fsetpm: no-ops */
+    RUN_OK(g, 0xdb, 0xe1);
+    RUN_OK(g, 0xdb, 0xe4);
+    g->c->s.gpr[REG_EAX] = 1;
+    jmp_buf jb;
+    g->c->fault_jmp = &jb;
+    if (setjmp(jb) == 0)
+        cpu_cpuid(g->c);
+    assert_true(g->c->s.gpr[REG_EDX] & 1);        /* FPU */
+    guest_free(g);
+}
+
+static void test_device_not_available(void **state)
+{
+    (void)state;
+    struct guest *g = x87_guest();
+    struct cpu *c = g->c;
+    c->s.cr0 |= CR0_EM;
+    RUN_FAULT(g, EXC_NM, 0xd9, 0xe8);
+    RUN_FAULT(g, EXC_NM, 0xdb, 0xe3);             /* even FNINIT */
+    RUN_OK(g, 0x9b);                              /* FWAIT ignores EM */
+    c->s.cr0 &= ~CR0_EM;
+    c->s.cr0 |= CR0_TS;
+    RUN_FAULT(g, EXC_NM, 0xd9, 0xe8);
+    RUN_OK(g, 0x9b);                              /* TS without MP */
+    c->s.cr0 |= CR0_MP;
+    RUN_FAULT(g, EXC_NM, 0x9b);
+    c->s.cr0 &= ~(CR0_TS | CR0_MP);
+    RUN_OK(g, 0xdb, 0xe3);
+    RUN_OK(g, 0xd9, 0xe8);
+    assert_true(st_of(c, 0) == 1.0L);
+    guest_free(g);
+}
+
+/* An unmasked zero divide: no result, ES; #MF at the next waiting
+ * instruction with CR0.NE, FERR# without. */
+static void test_pending_exception(void **state)
+{
+    (void)state;
+    struct guest *g = x87_guest();
+    struct cpu *c = g->c;
+    uint16_t cw = 0x037b;                          /* ZE unmasked */
+    memcpy(g->ram + MEM_GPA, &cw, 2);
+    RUN_OK(g, 0xdb, 0xe3);                         /* fninit */
+    RUN_OK(g, 0xd9, 0x2e);                         /* fldcw [esi] */
+    RUN_OK(g, 0xd9, 0xe8);                         /* fld1 */
+    RUN_OK(g, 0xd9, 0xee);                         /* fldz */
+    RUN_OK(g, 0xde, 0xf9);                         /* fdivp: 1/0 */
+    assert_int_equal(c->s.fpu.fsw & (FSW_ZE | FSW_ES | FSW_B), FSW_ZE | FSW_ES | FSW_B);
+    assert_int_equal(top_of(c), 6);                /* not popped, operands kept */
+    assert_true(st_of(c, 0) == 0.0L && st_of(c, 1) == 1.0L);
+    struct x87_state before = c->s.fpu;
+    RUN_FAULT(g, EXC_MF, 0xd9, 0xe8);              /* next waiting instruction */
+    assert_memory_equal(&c->s.fpu, &before, sizeof(before));
+    RUN_FAULT(g, EXC_MF, 0x9b);                    /* FWAIT */
+    RUN_OK(g, 0xdf, 0xe0);                         /* fnstsw ax: no wait */
+    assert_int_equal(c->s.gpr[REG_EAX] & 0xffff, c->s.fpu.fsw);
+    assert_false(x87_ferr_pending(c));
+    c->s.cr0 &= ~CR0_NE;                           /* the PC's IRQ 13 path */
+    assert_true(x87_ferr_pending(c));
+    RUN_OK(g, 0x9b);
+    RUN_OK(g, 0xd9, 0xe8);                         /* goes on (IGNNE#) */
+    RUN_OK(g, 0xdb, 0xe2);                         /* fnclex */
+    assert_false(x87_ferr_pending(c));
+    assert_int_equal(c->s.fpu.fsw & 0x80ff, 0);
+    /* masking the flag through FLDCW also drops ES */
+    c->s.cr0 |= CR0_NE;
+    RUN_OK(g, 0xd9, 0xe8);
+    RUN_OK(g, 0xd9, 0xee);
+    RUN_OK(g, 0xde, 0xf9);
+    assert_true(c->s.fpu.fsw & FSW_ES);
+    cw = 0x037f;
+    memcpy(g->ram + MEM_GPA, &cw, 2);
+    RUN_FAULT(g, EXC_MF, 0xd9, 0x2e);              /* FLDCW waits first */
+    RUN_OK(g, 0xdb, 0xe2);
+    RUN_OK(g, 0xd9, 0x2e);
+    guest_free(g);
+}
+
+/* Fill the state with a recognisable stack and pointers. */
+static void sample_state(struct x87_state *f)
+{
+    struct rng r = { 12345 };
+    rnd_state(&r, f);
+    f->fcw = 0x0a7f;
+    f->fsw &= (uint16_t)~(FSW_ES | FSW_B | FSW_EXC);
+    f->fsw |= FSW_PE | FSW_UE;
+    f->fip = 0x1234;
+    f->fcs = 0x08;
+    f->fop = 0x5a5;
+    f->fdp = 0x4321;
+    f->fds = 0x10;
+}
+
+static void real_mode(struct guest *g)
+{
+    struct cpu_state s;
+    cpu_state_power_on(&s);
+    s.gpr[REG_ESI] = MEM_GPA;
+    soft_engine_ops.set_state(g->e, &s);
+}
+
+static void check_roundtrip(struct guest *g, bool op16, bool real)
+{
+    struct cpu *c = g->c;
+    struct x87_state orig;
+    sample_state(&orig);
+    c->s.fpu = orig;
+    /* [esi] needs 32-bit addressing (67 in real mode); 66 flips the size */
+    uint8_t insn[4];
+    unsigned n = 0;
+    if (op16 != !c->code32)
+        insn[n++] = 0x66;
+    if (!c->code32)
+        insn[n++] = 0x67;
+    insn[n++] = 0xdd;
+    insn[n++] = 0x36;                              /* fnsave [esi] */
+    assert_int_equal(run(g, insn, n), -1);
+    assert_int_equal(c->s.fpu.fcw, 0x037f);        /* FNSAVE re-initialises */
+    assert_int_equal(c->s.fpu.ftw, 0xffff);
+    assert_int_equal(c->s.fpu.fsw, 0);
+    unsigned env = op16 ? 14 : 28;
+    assert_int_equal(get32(g, MEM_GPA) & 0xffff, 0x0a7f);
+    /* ST(0) comes right after the environment */
+    assert_memory_equal(g->ram + MEM_GPA + env, &orig.st[(orig.fsw >> 11) & 7], 10);
+    for (unsigned p = 0; p < 8; p++)
+        c->s.fpu.st[p] = -99.0L;
+    insn[n - 1] = 0x26;                            /* frstor [esi] */
+    assert_int_equal(run(g, insn, n), -1);
+    struct x87_state *f = &c->s.fpu;
+    assert_int_equal(f->fcw, orig.fcw);
+    assert_int_equal(f->fsw, orig.fsw);
+    assert_int_equal(f->ftw, orig.ftw);
+    for (unsigned p = 0; p < 8; p++)
+        assert_memory_equal(&f->st[p], &orig.st[p], 10);
+    if (real) {                                    /* linear pointers, selectors dropped */
+        assert_int_equal(f->fip, orig.fip + (orig.fcs << 4));
+        assert_int_equal(f->fdp, orig.fdp + (orig.fds << 4));
+        assert_int_equal(f->fop, orig.fop);
+    } else {
+        assert_int_equal(f->fip, orig.fip);
+        assert_int_equal(f->fcs, orig.fcs);
+        assert_int_equal(f->fdp, orig.fdp);
+        assert_int_equal(f->fds, orig.fds);
+        if (!op16)
+            assert_int_equal(f->fop, orig.fop);
+    }
+}
+
+static void test_save_restore_formats(void **state)
+{
+    (void)state;
+    struct guest *g = x87_guest();
+    check_roundtrip(g, false, false);
+    check_roundtrip(g, true, false);
+    real_mode(g);
+    check_roundtrip(g, true, true);
+    check_roundtrip(g, false, true);
+    guest_free(g);
+}
+
+/* The 32-bit protected-mode image against the host's FNSAVE/FNSTENV:
+ * control/status/tag words with their reserved halves, registers; and
+ * FNSTENV then masks every exception. */
+static void test_image_matches_host(void **state)
+{
+    (void)state;
+    struct guest *g = x87_guest();
+    struct cpu *c = g->c;
+    struct host h = host_new();
+    struct x87_state f;
+    sample_state(&f);
+    f.fcw = 0x037f;
+    uint8_t img[108], mem[MEM_LEN] = { 0 };
+    uint64_t regs[2] = { 0, 0x202 };
+    static const uint8_t fnop[] = { 0xd9, 0xd0 };
+    to_image(&f, img);
+    host_exec(&h, fnop, 2, img, mem, regs);        /* the host's own FNSAVE image */
+    c->s.fpu = f;
+    RUN_OK(g, 0xd9, 0xd0);
+    RUN_OK(g, 0xdd, 0x36);
+    assert_memory_equal(g->ram + MEM_GPA, img, 12);
+    assert_memory_equal(g->ram + MEM_GPA + 26, img + 26, 2);
+    assert_memory_equal(g->ram + MEM_GPA + 28, img + 28, 80);
+    c->s.fpu = f;
+    c->s.fpu.fsw |= FSW_ZE | FSW_ES | FSW_B;
+    c->s.fpu.fcw = 0x037b;
+    RUN_OK(g, 0xd9, 0x36);                         /* fnstenv: no wait */
+    assert_int_equal(get32(g, MEM_GPA + 4) & FSW_ES, FSW_ES);
+    assert_int_equal(c->s.fpu.fcw, 0x037f);
+    assert_int_equal(c->s.fpu.fsw & (FSW_ES | FSW_B), 0);
+    munmap(h.page, 4096);
+    guest_free(g);
+}
+
+static void test_known_values(void **state)
+{
+    (void)state;
+    struct guest *g = x87_guest();
+    struct cpu *c = g->c;
+    uint8_t *m = g->ram + MEM_GPA;
+    long double v;
+
+    RUN_OK(g, 0xdb, 0xe3);
+    v = 1e10L;
+    memcpy(m, &v, 10);
+    RUN_OK(g, 0xdb, 0x2e);                         /* fld m80 */
+    RUN_OK(g, 0xdb, 0x16);                         /* fist m32: overflow */
+    assert_int_equal(get32(g, MEM_GPA), 0x80000000u);
+    assert_true(c->s.fpu.fsw & FSW_IE);
+    RUN_OK(g, 0xdf, 0x16);                         /* fist m16 */
+    assert_int_equal(get32(g, MEM_GPA) & 0xffff, 0x8000);
+
+    RUN_OK(g, 0xdb, 0xe3);
+    int32_t k = -1234;
+    memcpy(m, &k, 4);
+    RUN_OK(g, 0xdb, 0x06);                         /* fild m32 */
+    RUN_OK(g, 0xdf, 0x36);                         /* fbstp */
+    static const uint8_t bcd[10] = { 0x34, 0x12, 0, 0, 0, 0, 0, 0, 0, 0x80 };
+    assert_memory_equal(m, bcd, 10);
+    assert_int_equal(c->s.fpu.ftw, 0xffff);
+    RUN_OK(g, 0xdf, 0x26);                         /* fbld */
+    assert_true(st_of(c, 0) == -1234.0L);
+
+    /* FXAM classes */
+    RUN_OK(g, 0xdb, 0xe3);
+    RUN_OK(g, 0xd9, 0xe5);
+    assert_int_equal(c->s.fpu.fsw & (FSW_C0 | FSW_C2 | FSW_C3), FSW_C3 | FSW_C0);   /* empty */
+    RUN_OK(g, 0xd9, 0xee);
+    RUN_OK(g, 0xd9, 0xe5);
+    assert_int_equal(c->s.fpu.fsw & (FSW_C0 | FSW_C2 | FSW_C3), FSW_C3);            /* zero */
+    RUN_OK(g, 0xd9, 0xe0);                         /* fchs: -0 */
+    RUN_OK(g, 0xd9, 0xe5);
+    assert_int_equal(c->s.fpu.fsw & FSW_CC, FSW_C3 | FSW_C1);
+    RUN_OK(g, 0xd9, 0xe8);
+    RUN_OK(g, 0xd9, 0xe5);
+    assert_int_equal(c->s.fpu.fsw & FSW_CC, FSW_C2);                                 /* normal */
+
+    /* FPREM: 7 rem 2 = 1, quotient 3 -> Q0 (C1) = 1, Q1 (C3) = 1, Q2 (C0) = 0 */
+    RUN_OK(g, 0xdb, 0xe3);
+    k = 2;
+    memcpy(m, &k, 4);
+    RUN_OK(g, 0xdb, 0x06);
+    k = 7;
+    memcpy(m, &k, 4);
+    RUN_OK(g, 0xdb, 0x06);
+    RUN_OK(g, 0xd9, 0xf8);
+    assert_true(st_of(c, 0) == 1.0L);
+    assert_int_equal(c->s.fpu.fsw & FSW_CC, FSW_C1 | FSW_C3);
+
+    /* FLDPI rounds by RC: nearest and up ...c235, down and chop ...c234 */
+    static const uint16_t rc_cw[4] = { 0x037f, 0x077f, 0x0b7f, 0x0f7f };
+    static const uint64_t pi_sig[4] = { 0xc90fdaa22168c235ull, 0xc90fdaa22168c234ull,
+                                        0xc90fdaa22168c235ull, 0xc90fdaa22168c234ull };
+    for (unsigned rc = 0; rc < 4; rc++) {
+        RUN_OK(g, 0xdb, 0xe3);
+        memcpy(m, &rc_cw[rc], 2);
+        RUN_OK(g, 0xd9, 0x2e);
+        RUN_OK(g, 0xd9, 0xeb);
+        v = st_of(c, 0);
+        uint64_t sig;
+        memcpy(&sig, &v, 8);
+        assert_int_equal(sig, pi_sig[rc]);
+    }
+
+    /* stack overflow: the ninth push (masked) */
+    RUN_OK(g, 0xdb, 0xe3);
+    for (unsigned n = 0; n < 8; n++)
+        RUN_OK(g, 0xd9, 0xe8);
+    assert_int_equal(c->s.fpu.ftw, 0);
+    RUN_OK(g, 0xd9, 0xee);
+    assert_int_equal(c->s.fpu.fsw & (FSW_IE | FSW_SF | FSW_C1), FSW_IE | FSW_SF | FSW_C1);
+    v = st_of(c, 0);
+    assert_int_equal(((const uint16_t *)&v)[4], 0xffff);   /* the indefinite */
+    /* stack underflow: FADD with an empty ST(1) after FFREE */
+    RUN_OK(g, 0xdb, 0xe2);
+    RUN_OK(g, 0xdd, 0xc1);                         /* ffree st(1) */
+    RUN_OK(g, 0xd8, 0xc1);
+    assert_int_equal(c->s.fpu.fsw & (FSW_IE | FSW_SF | FSW_C1), FSW_IE | FSW_SF);
+
+    /* FCOMI: ZF PF CF from the compare, OF SF AF cleared */
+    RUN_OK(g, 0xdb, 0xe3);
+    RUN_OK(g, 0xd9, 0xe8);                         /* 1 */
+    RUN_OK(g, 0xd9, 0xee);                         /* 0 < 1 */
+    cpu_set_eflags(c, EFL_OF | EFL_SF | EFL_AF | EFL_ZF, EFL_ARITH);
+    RUN_OK(g, 0xdb, 0xf1);
+    assert_int_equal(cpu_get_eflags(c) & EFL_ARITH, EFL_CF);
+    guest_free(g);
+}
+
+/* A faulting store leaves the FPU as it was (the instruction restarts). */
+static void test_precise_fault(void **state)
+{
+    (void)state;
+    struct guest *g = x87_guest();
+    struct cpu *c = g->c;
+    RUN_OK(g, 0xdb, 0xe3);
+    RUN_OK(g, 0xd9, 0xeb);
+    struct cpu_state s;
+    soft_engine_ops.get_state(g->e, &s);
+    s.seg[SEG_DS].limit = MEM_GPA + 7;             /* 10 bytes do not fit */
+    soft_engine_ops.set_state(g->e, &s);
+    struct x87_state before = c->s.fpu;
+    RUN_FAULT(g, EXC_GP, 0xdb, 0x3e);              /* fstp m80 */
+    assert_memory_equal(&c->s.fpu, &before, sizeof(before));
+    RUN_FAULT(g, EXC_GP, 0xdd, 0x36);              /* fnsave: no partial re-init */
+    assert_memory_equal(&c->s.fpu, &before, sizeof(before));
+    assert_int_equal(get32(g, MEM_GPA), 0);        /* nothing written */
+    guest_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_diff_register_forms),
         cmocka_unit_test(test_diff_memory_forms),
+        cmocka_unit_test(test_routing_and_cpuid),
+        cmocka_unit_test(test_device_not_available),
+        cmocka_unit_test(test_pending_exception),
+        cmocka_unit_test(test_save_restore_formats),
+        cmocka_unit_test(test_image_matches_host),
+        cmocka_unit_test(test_known_values),
+        cmocka_unit_test(test_precise_fault),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
