@@ -271,6 +271,20 @@ struct engine_config {
     void *trace_stream;          /* FILE *, stderr when NULL */
 };
 
+/* ---- guest time ----------------------------------------------------------
+ * The engine is the machine's clock.  For the soft CPU, guest time runs on
+ * executed instructions:
+ *     now_ns = instructions * ps_per_insn / 1000 + idle_ns
+ * so the TSC, the PIT and the RTC advance together and exactly in step with
+ * the guest's work, whatever the host's load (deterministic, the base for
+ * reproducible runs).  While the CPU is halted the monitor advances idle_ns
+ * with the wall clock, so an idle guest keeps up with real time.  (A KVM
+ * engine would report host time instead.) */
+struct engine_time {
+    uint32_t ps_per_insn;     /* picoseconds of guest time per instruction */
+    uint64_t idle_ns;         /* guest time accumulated while halted */
+};
+
 /* ---- ops ---------------------------------------------------------------- */
 
 struct engine;
@@ -301,6 +315,12 @@ struct engine_ops {
     /* The CPU's FERR# output: an unmasked x87 exception is pending while
      * CR0.NE = 0 (a PC routes it to IRQ 13).  Polled after each run. */
     bool (*fpu_error_pending)(struct engine *e);
+    /* Guest time (see struct engine_time).  vCPU thread only. */
+    void (*set_time)(struct engine *e, const struct engine_time *t);
+    uint64_t (*now_ns)(struct engine *e);
+    /* run returns EXIT_KICKED once guest time reaches deadline_ns (the next
+     * device timer); UINT64_MAX: no deadline. */
+    void (*set_deadline)(struct engine *e, uint64_t deadline_ns);
 };
 
 extern const struct engine_ops soft_engine_ops;
