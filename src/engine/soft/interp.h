@@ -91,6 +91,25 @@ static inline void mem_write(struct cpu *c, int seg, uint32_t off, unsigned size
         cpu_write32(c, seg, off, v);
 }
 
+/* The memory operand of a read-modify-write instruction (ALU ops, shifts,
+ * INC/DEC/NOT/NEG, BTS/BTR/BTC, XCHG/XADD/CMPXCHG): the hardware checks write
+ * access before it reads, so a read-only segment or page, or a not-present
+ * page, faults as a write even when nothing ends up written (shift count 0).
+ * Fast path: the TLB's write tag already vouches for the write. */
+static inline uint32_t mem_read_rmw(struct cpu *c, int seg, uint32_t off, unsigned size)
+{
+    if (__builtin_expect((int64_t)off + (int64_t)size - 1 <= c->seg_wmax[seg], 1)) {
+        uint8_t *p = cpu_tlb_fast(c, c->s.seg[seg].base + off, size, true);
+        if (p) {
+            if (size == 1) return *p;
+            if (size == 2) { uint16_t v; memcpy(&v, p, 2); return v; }
+            uint32_t v; memcpy(&v, p, 4); return v;
+        }
+    }
+    cpu_check_write(c, seg, off, size);
+    return mem_read(c, seg, off, size);
+}
+
 static inline uint32_t insn_ea(const struct cpu *c, const struct insn *i)
 {
     uint32_t a = (uint32_t)i->disp;

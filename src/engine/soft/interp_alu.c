@@ -50,7 +50,7 @@ ALWAYS_INLINE void alu_to_rm(struct cpu *c, const struct insn *i, enum alu_op op
             reg_set(c, i->rm, size, r);
     } else {
         uint32_t ea = insn_ea(c, i);
-        a = mem_read(c, i->seg, ea, size);
+        a = op == ALU_CMP ? mem_read(c, i->seg, ea, size) : mem_read_rmw(c, i->seg, ea, size);
         r = alu_result(op, a, b, cin) & m;
         if (op != ALU_CMP)
             mem_write(c, i->seg, ea, size, r);
@@ -120,7 +120,7 @@ ALWAYS_INLINE void incdec_rm(struct cpu *c, const struct insn *i, unsigned size,
         reg_set(c, i->rm, size, r);
     } else {
         uint32_t ea = insn_ea(c, i);
-        a = mem_read(c, i->seg, ea, size);
+        a = mem_read_rmw(c, i->seg, ea, size);
         r = (dec ? a - 1 : a + 1) & m;
         mem_write(c, i->seg, ea, size, r);
     }
@@ -152,7 +152,7 @@ ALWAYS_INLINE void not_rm(struct cpu *c, const struct insn *i, unsigned size)
         reg_set(c, i->rm, size, ~reg_get(c, i->rm, size));
     } else {
         uint32_t ea = insn_ea(c, i);
-        mem_write(c, i->seg, ea, size, ~mem_read(c, i->seg, ea, size));
+        mem_write(c, i->seg, ea, size, ~mem_read_rmw(c, i->seg, ea, size));
     }
 }
 
@@ -166,7 +166,7 @@ ALWAYS_INLINE void neg_rm(struct cpu *c, const struct insn *i, unsigned size)
         reg_set(c, i->rm, size, r);
     } else {
         uint32_t ea = insn_ea(c, i);
-        a = mem_read(c, i->seg, ea, size);
+        a = mem_read_rmw(c, i->seg, ea, size);
         r = (0 - a) & m;
         mem_write(c, i->seg, ea, size, r);
     }

@@ -28,7 +28,7 @@ ALWAYS_INLINE void shift_rm(struct cpu *c, const struct insn *i, enum shift_op o
         a = reg_get(c, i->rm, size);
     } else {
         ea = insn_ea(c, i);
-        a = mem_read(c, i->seg, ea, size);
+        a = mem_read_rmw(c, i->seg, ea, size);
     }
     if (count == 0)
         return;   /* no write, flags unchanged */
@@ -103,7 +103,7 @@ static void double_shift(struct cpu *c, const struct insn *i, bool left)
         a = reg_get(c, i->rm, size);
     } else {
         ea = insn_ea(c, i);
-        a = mem_read(c, i->seg, ea, size);
+        a = mem_read_rmw(c, i->seg, ea, size);
     }
     if (count == 0)
         return;
@@ -160,7 +160,7 @@ static void bit_test(struct cpu *c, const struct insn *i, enum bt_op op, uint32_
             if (i->adsize == 2)
                 ea &= 0xffff;
         }
-        v = mem_read(c, i->seg, ea, size);
+        v = op == BT_TEST ? mem_read(c, i->seg, ea, size) : mem_read_rmw(c, i->seg, ea, size);
     }
     uint32_t mask = 1u << (offset & (bits - 1));
     bool cf = v & mask;

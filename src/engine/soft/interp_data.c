@@ -92,7 +92,7 @@ void op_xchg_EbGb(struct cpu *c, const struct insn *i)
         set_reg8(c, i->rm, g);
     } else {
         uint32_t ea = insn_ea(c, i);
-        uint8_t m = cpu_read8(c, i->seg, ea);
+        uint8_t m = (uint8_t)mem_read_rmw(c, i->seg, ea, 1);
         cpu_write8(c, i->seg, ea, g);
         set_reg8(c, i->reg, m);
     }
@@ -107,7 +107,7 @@ void op_xchg_EvGv(struct cpu *c, const struct insn *i)
         reg_set(c, i->rm, size, g);
     } else {
         uint32_t ea = insn_ea(c, i);
-        uint32_t m = mem_read(c, i->seg, ea, size);
+        uint32_t m = mem_read_rmw(c, i->seg, ea, size);
         mem_write(c, i->seg, ea, size, g);
         reg_set(c, i->reg, size, m);
     }
@@ -130,7 +130,7 @@ static void cmpxchg(struct cpu *c, const struct insn *i, unsigned size)
         d = reg_get(c, i->rm, size);
     } else {
         ea = insn_ea(c, i);
-        d = mem_read(c, i->seg, ea, size);
+        d = mem_read_rmw(c, i->seg, ea, size);
     }
     bool eq = acc == d;
     uint32_t out = eq ? src : d;
@@ -150,6 +150,7 @@ void op_cmpxchg8b(struct cpu *c, const struct insn *i)
 {
     require_mem(c, i);
     uint32_t ea = insn_ea(c, i);
+    cpu_check_write(c, i->seg, ea, 8);   /* write access is checked first */
     uint64_t m = cpu_read64(c, i->seg, ea);
     uint64_t edx_eax = (uint64_t)c->s.gpr[REG_EDX] << 32 | c->s.gpr[REG_EAX];
     bool eq = m == edx_eax;
@@ -168,7 +169,7 @@ static void xadd(struct cpu *c, const struct insn *i, unsigned size)
         d = reg_get(c, i->rm, size);
     } else {
         ea = insn_ea(c, i);
-        d = mem_read(c, i->seg, ea, size);
+        d = mem_read_rmw(c, i->seg, ea, size);
     }
     uint32_t sum = (d + g) & size_mask(size);
     if (i->mod == 3) {
