@@ -71,6 +71,10 @@ ALWAYS_INLINE void str_run(struct cpu *c, const struct insn *i, enum str_op op)
 {
     unsigned size = str_size(i);
     int32_t step = (c->eflags_rest & EFL_DF) ? -(int32_t)size : (int32_t)size;
+    /* The I/O permission check comes before any memory access, and even a
+     * REP with a zero count makes it (as the host CPU does). */
+    if (op == STR_INS || op == STR_OUTS)
+        cpu_check_io(c, (uint16_t)c->s.gpr[REG_EDX], size);
     if (!(i->prefixes & (PFX_REP | PFX_REPNE))) {
         str_step(c, i, op, size, step);
         return;
