@@ -108,6 +108,26 @@ static bool native_run(struct native *n, const struct fz_case *c, struct fz_resu
 static const char *const reg_names[8] = { "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi" };
 static const char *const sreg_names[6] = { "es", "cs", "ss", "ds", "fs", "gs" };
 
+/* GDT entries 12-15 of the host are per thread or per CPU (glibc's TLS
+ * segment, Linux's CPU/node segment): their base and limit differ between
+ * runs and CPUs, and morph's copy of the GDT leaves them empty.  A case that
+ * loads one of them proves nothing about morph, so it counts as equal. */
+static bool host_private_selector(uint32_t sel)
+{
+    return (sel & 4) == 0 && (sel & 0xfff8) >= 12 * 8 && (sel & 0xfff8) <= 15 * 8;
+}
+
+static bool uses_host_private_entry(const struct fz_result *h, const struct fz_result *m)
+{
+    if ((m->vector == 10 || m->vector == 11 || m->vector == 12 || m->vector == 13) &&
+        host_private_selector(m->err))
+        return true;
+    for (int k = 0; k < 6; k++)
+        if (host_private_selector(h->sreg[k]))
+            return true;
+    return false;
+}
+
 /* Differences go into buf (a short text); returns true when equal. */
 static bool compare(const struct fz_test *t, const struct fz_result *h, const struct fz_result *m,
                     char *buf, size_t n, char *key, size_t keylen)
@@ -121,6 +141,8 @@ static bool compare(const struct fz_test *t, const struct fz_result *h, const st
         snprintf(key, keylen, "%s", m->status == FZ_TIMEOUT ? "timeout" : "exit");
         return false;
     }
+    if (uses_host_private_entry(h, m))
+        return true;
     bool ok = true;
     if (h->vector != m->vector) {
         ADD("vector host %u morph %u (host eip %08x err %x); ", h->vector, m->vector, h->eip, h->err);
@@ -169,6 +191,11 @@ static bool compare(const struct fz_test *t, const struct fz_result *h, const st
         ok = false;
     }
     for (int k = 0; k < 6; k++) {
+        /* Any entry to the host kernel (a timer interrupt during the case)
+         * returns to user mode with a null selector of RPL 1-3 in DS, ES,
+         * FS or GS replaced by 0: both are null. */
+        if (k != 1 && k != 2 && h->sreg[k] == 0 && m->sreg[k] < 4)
+            continue;
         if (h->sreg[k] != m->sreg[k]) {
             ADD("%s host %04x morph %04x; ", sreg_names[k], h->sreg[k], m->sreg[k]);
             if (ok)
