@@ -156,6 +156,8 @@ static int init_devices(struct machine *m, char *err, size_t errlen)
         return -1;
     if (port92_init(&d->port92, &m->io, on_reset_request, on_a20, m, err, errlen))
         return -1;
+    if (fpu_error_init(&d->fpu_error, &m->io, pic_line(m, FPU_ERROR_IRQ), err, errlen))
+        return -1;
     if (m->opts->debug_exit &&
         debug_exit_init(&d->debug_exit, &m->io, on_debug_exit, m, err, errlen))
         return -1;

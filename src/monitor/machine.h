@@ -17,6 +17,7 @@
 
 #include "devices/bus.h"
 #include "devices/debug_exit.h"
+#include "devices/fpu_error.h"
 #include "devices/i8042.h"
 #include "devices/pci.h"
 #include "devices/pic.h"
@@ -45,6 +46,7 @@ struct machine_devices {
     struct port80 port80;
     struct port92 port92;
     struct debug_exit debug_exit;
+    struct fpu_error fpu_error;
 };
 
 struct machine {

@@ -251,6 +251,9 @@ static void vcpu_loop(struct machine *m)
 
         device_lock_vcpu(&m->lock);
         m->vcpu_dispatching = true;
+        /* FERR# (x87 errors with CR0.NE = 0) drives IRQ 13 on a PC. */
+        if (m->engine_ops->fpu_error_pending)
+            fpu_error_set_ferr(&m->dev.fpu_error, m->engine_ops->fpu_error_pending(m->engine));
         dispatch(m, &x);
     }
     m->vcpu_dispatching = false;

@@ -884,7 +884,12 @@ void x87_exec(struct cpu *c, const struct insn *i)
         exec_reg(&o);
     else
         exec_mem(&o);
+    bool ferr_rises = !(c->s.fpu.fsw & FSW_ES) && (o.f.fsw & FSW_ES) && !(c->s.cr0 & CR0_NE);
     c->s.fpu = o.f;
+    /* FERR# just asserted: end the run so the monitor raises IRQ 13 now,
+     * as the PC's interrupt would arrive, not at the next unrelated exit. */
+    if (ferr_rises)
+        atomic_store(&c->kick, true);
 }
 
 void x87_fwait(struct cpu *c, const struct insn *i)
