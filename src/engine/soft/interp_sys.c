@@ -440,3 +440,43 @@ void op_arpl(struct cpu *c, const struct insn *i)
         rm_write(c, i, 2, (d & ~3u) | (s & 3));
     set_zf(c, adjust);
 }
+
+/* ---- SYSENTER / SYSEXIT ----
+ * Fast transitions to and from ring 0 through flat segments derived from
+ * IA32_SYSENTER_CS: the descriptors in the GDT are not read; the caches get
+ * the fixed values the SDM specifies (base 0, 4 GiB, 32-bit, accessed). */
+#define SYSENTER_CODE_ATTR (SEGA_G | SEGA_DB | SEGA_P | SEGA_S | SEGA_CODE | SEGA_RW | SEGA_ACCESSED)
+#define SYSENTER_DATA_ATTR (SEGA_G | SEGA_DB | SEGA_P | SEGA_S | SEGA_RW | SEGA_ACCESSED)
+
+static void flat_cache(struct seg_cache *s, uint16_t sel, uint32_t attr, unsigned dpl)
+{
+    *s = (struct seg_cache){ .selector = sel, .base = 0, .limit = 0xffffffffu,
+                             .attr = attr | (uint32_t)dpl << SEGA_DPL_SHIFT };
+}
+
+void op_sysenter(struct cpu *c, const struct insn *i)
+{
+    (void)i;
+    uint16_t cs = (uint16_t)c->s.msr.sysenter_cs;
+    if (!c->pe || (cs & 0xfffc) == 0)
+        cpu_gp(c, 0);
+    c->eflags_rest &= ~(EFL_VM | EFL_IF | EFL_RF);
+    flat_cache(&c->s.seg[SEG_CS], cs & 0xfffc, SYSENTER_CODE_ATTR, 0);
+    flat_cache(&c->s.seg[SEG_SS], (uint16_t)((cs & 0xfffc) + 8), SYSENTER_DATA_ATTR, 0);
+    c->s.gpr[REG_ESP] = (uint32_t)c->s.msr.sysenter_esp;
+    c->s.eip = (uint32_t)c->s.msr.sysenter_eip;
+    cpu_mode_changed(c);
+}
+
+void op_sysexit(struct cpu *c, const struct insn *i)
+{
+    (void)i;
+    uint16_t cs = (uint16_t)c->s.msr.sysenter_cs;
+    if (!c->pe || c->cpl != 0 || (cs & 0xfffc) == 0)
+        cpu_gp(c, 0);
+    flat_cache(&c->s.seg[SEG_CS], (uint16_t)((cs + 16) | 3), SYSENTER_CODE_ATTR, 3);
+    flat_cache(&c->s.seg[SEG_SS], (uint16_t)((cs + 24) | 3), SYSENTER_DATA_ATTR, 3);
+    c->s.gpr[REG_ESP] = c->s.gpr[REG_ECX];
+    c->s.eip = c->s.gpr[REG_EDX];
+    cpu_mode_changed(c);
+}
