@@ -2,8 +2,9 @@
  *
  * A family 6 "GenuineIntel" CPU (Pentium II class) whose feature bits are
  * exactly what the soft CPU implements: x87 FPU, no VME, no PAE,
- * no APIC, no SYSENTER, no MMX/SSE.  Leaves the monitor solicits exit with
- * this answer prefilled. */
+ * no APIC, SYSENTER/SYSEXIT (SEP), no MMX/SSE.  Leaves the monitor solicits
+ * exit with this answer prefilled.  Model 3 stepping 3 matters: Linux ignores
+ * SEP on family 6 below model 3 and stepping 3 (the Pentium Pro's is bogus). */
 #include <string.h>
 
 #include "engine/cpu_state.h"
@@ -15,10 +16,11 @@
 #define FEAT_TSC   (1u << 4)
 #define FEAT_MSR   (1u << 5)
 #define FEAT_CX8   (1u << 8)   /* CMPXCHG8B */
+#define FEAT_SEP   (1u << 11)  /* SYSENTER/SYSEXIT */
 #define FEAT_PGE   (1u << 13)
 #define FEAT_CMOV  (1u << 15)
 
-#define CPUID_FEATURES (FEAT_FPU | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_PGE | FEAT_CMOV)
+#define CPUID_FEATURES (FEAT_FPU | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV)
 
 static const char vendor[12] = "GenuineIntel";
 static const char brand[48] = "morph soft CPU";
