@@ -1,11 +1,10 @@
 /* msr.c - the soft CPU's MSR file, RDMSR/WRMSR/RDTSC and HLT.
  *
- * The TSC runs at 1 GHz from the host's CLOCK_MONOTONIC (the monitor's
- * timers use the same base) plus the state map's tsc_offset.  There is no
- * local APIC: APIC_BASE reads 0 and ignores writes (CPUID reports no APIC).
+ * The TSC runs at 1 GHz on guest time (vtime.c: instruction-based, the
+ * base of the monitor's device timers too) plus the state map's
+ * tsc_offset.  There is no local APIC: APIC_BASE reads 0 and ignores writes (CPUID reports no APIC).
  * Unknown MSRs raise #GP(0); MSRs the monitor solicits exit. */
 #include <string.h>
-#include <time.h>
 
 #include "engine/soft/soft_priv.h"
 
@@ -14,16 +13,9 @@
 #define MSR_IA32_MTRRCAP       0x000000feu
 #define MSR_IA32_MTRR_DEF_TYPE 0x000002ffu
 
-uint64_t soft_host_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t guest_tsc(const struct cpu *c)
 {
-    return soft_host_ns() + c->s.tsc_offset;
+    return soft_guest_ns(c) + c->s.tsc_offset;
 }
 
 bool msr_read(struct cpu *c, uint32_t index, uint64_t *v)
@@ -49,7 +41,7 @@ bool msr_write(struct cpu *c, uint32_t index, uint64_t v)
 {
     struct cpu_msrs *m = &c->s.msr;
     switch (index) {
-    case MSR_IA32_TSC:            c->s.tsc_offset = v - soft_host_ns(); return true;
+    case MSR_IA32_TSC:            c->s.tsc_offset = v - soft_guest_ns(c); return true;
     case MSR_IA32_APIC_BASE:      return true;
     case MSR_IA32_BIOS_SIGN_ID:   return true;
     case MSR_IA32_SYSENTER_CS:    m->sysenter_cs = v & 0xffffu; return true;

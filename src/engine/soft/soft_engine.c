@@ -255,6 +255,8 @@ static enum exit_reason boundary_events(struct soft_engine *se)
         atomic_store(&c->kick, false);
         return end_run(c, EXIT_KICKED);
     }
+    if (vtime_due(&se->vt, c->stats.instructions))
+        return end_run(c, EXIT_KICKED);       /* the monitor's next timer is due */
     if (ev->halted)
         return end_run(c, EXIT_HLT);
     return EXIT_NONE;
@@ -265,7 +267,8 @@ static bool boundary_quiet(const struct cpu *c)
     const struct cpu_events *ev = &c->s.events;
     return !(ev->exception_pending | ev->interrupt_shadow | ev->nmi_pending | ev->halted |
              (c->injected_vector >= 0) | c->irq_window_requested |
-             atomic_load_explicit(&c->kick, memory_order_relaxed));
+             atomic_load_explicit(&c->kick, memory_order_relaxed) |
+             vtime_due(&c->engine->vt, c->stats.instructions));
 }
 
 static enum exit_reason execute(struct soft_engine *se)
@@ -571,6 +574,7 @@ static struct engine *soft_create(const struct engine_config *cfg, char *err, si
     atomic_init(&c->kick, false);
     se->completing = EXIT_NONE;
     se->fetch_gen = 1;            /* zeroed entries (generation 0) never match */
+    vtime_init(&se->vt);
     struct cpu_state s;
     cpu_state_power_on(&s);
     soft_set_state((struct engine *)se, &s);
@@ -591,4 +595,7 @@ const struct engine_ops soft_engine_ops = {
     .kick = soft_kick,
     .get_stats = soft_get_stats,
     .fpu_error_pending = soft_fpu_error_pending,
+    .set_time = soft_set_time,
+    .now_ns = soft_now_ns,
+    .set_deadline = soft_set_deadline,
 };

@@ -11,6 +11,7 @@
 #include "engine/soft/cpu.h"
 #include "engine/soft/decode.h"
 #include "engine/soft/soft_engine.h"
+#include "engine/soft/vtime.h"
 
 /* ---- mmu.c ---- */
 /* Translate a linear address for an access (#PF on failure) and fill the
@@ -125,6 +126,7 @@ struct soft_engine {
     void *capstone[2];               /* csh for 16/32-bit traces, lazily opened */
     uint64_t traced;                 /* instructions traced so far */
     struct insn *scratch;            /* page-spanning instructions are decoded here */
+    struct vtime vt;                 /* guest time and the run's deadline (vtime.c) */
 };
 void soft_engine_shutdown(struct cpu *c, uint8_t vector, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -144,8 +146,11 @@ static inline void soft_engine_fetch_flush(struct cpu *c)
     if (se->fetch_gen == FETCH_GEN_LIMIT)
         se->reclaim_needed = true;
 }
-/* Guest time base for the TSC: host CLOCK_MONOTONIC in ns. */
-uint64_t soft_host_ns(void);
+/* Guest time in ns (vtime.c): the TSC's base. */
+static inline uint64_t soft_guest_ns(const struct cpu *c)
+{
+    return vtime_now(&c->engine->vt, c->stats.instructions);
+}
 
 /* ---- cpuid.c / msr.c ---- */
 /* The engine's own CPUID answer. */
