@@ -119,13 +119,17 @@ static void double_shift(struct cpu *c, const struct insn *i, bool left)
             cf = (x >> (count - 1)) & 1;
         }
     } else {
-        /* 16-bit: counts above 16 are undefined; shift a:b:a like Intel does. */
+        /* 16-bit: counts above 16 leave result and flags undefined.  We
+         * match the fuzzer's host (AMD), which keeps shifting in the source:
+         * SHLD shifts dest:src:src left, SHRD src:src:dest right (Intel is
+         * documented by others to use dest:src:dest for SHRD).  SF ZF PF
+         * follow the result; CF and OF are the host's own (not modelled). */
         if (left) {
-            uint64_t x = (uint64_t)a << 32 | (uint64_t)b << 16 | a;
+            uint64_t x = (uint64_t)a << 32 | (uint64_t)b << 16 | b;
             r = (uint32_t)((x << count) >> 32) & 0xffff;
             cf = (x >> (48 - count)) & 1;
         } else {
-            uint64_t x = (uint64_t)a << 32 | (uint64_t)b << 16 | a;
+            uint64_t x = (uint64_t)b << 32 | (uint64_t)b << 16 | a;
             r = (uint32_t)(x >> count) & 0xffff;
             cf = (x >> (count - 1)) & 1;
         }
