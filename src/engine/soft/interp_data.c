@@ -277,6 +277,10 @@ void op_enter(struct cpu *c, const struct insn *i)
         delta += size;
         cpu_write(c, SEG_SS, stack_off(c, -delta), size, frame & size_mask(size));
     }
+    /* The CPU finishes with a write check at the new stack top (the host
+     * faults there with W set even though nothing is stored). */
+    uint32_t top = stack_off(c, -(delta + (i->imm & 0xffff)));
+    cpu_check_write(c, SEG_SS, top, size);
     reg_set(c, REG_EBP, size, frame);
     cpu_stack_adjust(c, -(int32_t)(delta + (i->imm & 0xffff)));
 }
