@@ -760,12 +760,15 @@ static void gen_shxd(struct gen *g)
     bool o16 = chance(r, 30);
     unsigned bits = o16 ? 16 : 32;
     unsigned count = chance(r, 50) ? (uint8_t[]){ 0, 1, 2, 15, 16, 31, 32, 33 }[rng_below(r, 8)] : rng_below(r, 256);
-    if (o16 && (count & 31) > 16)
-        count = (count & ~31u) | (count & 15);   /* >16 leaves the result undefined */
     unsigned c = count & 31;
     name_slot(g, right ? "shrd" : "shld");
     uint32_t def = 0, und = 0;
-    if (c) {
+    if (o16 && c > 16) {
+        /* Undefined by the SDM; morph matches the host's result (and the
+         * SF ZF PF that follow it), not its CF and OF. */
+        def = FL_SF | FL_ZF | FL_PF;
+        und = FL_CF | FL_OF | FL_AF;
+    } else if (c) {
         def = FL_CF | FL_SF | FL_ZF | FL_PF;
         und = FL_AF;
         if (c == 1)
