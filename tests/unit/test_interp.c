@@ -4,8 +4,9 @@
  * ALU and read-modify-write forms, LOCK, XADD/CMPXCHG, bit strings, XLAT,
  * string instructions with REP (longer than one batch), stack and control
  * flow, ENTER/LEAVE, PUSHA/POPA, PUSHF/POPF/LAHF, 16-bit addressing with
- * SS for BP, #DE delivery at the faulting instruction, and the one-time
- * warning for an unknown opcode. */
+ * SS for BP, #DE delivery at the faulting instruction, the one-time
+ * warning for an unknown opcode, SYSENTER/SYSEXIT (and #GP in real mode),
+ * ENTER with a nesting level in both operand sizes. */
 #include <stdio.h>
 
 #include "soft_test_util.h"
@@ -215,6 +216,95 @@ static void test_unknown_opcode_warns_once(void **st)
     guest_free(g);
 }
 
+/*  mov ecx,0x7000 ; mov edx,0x1200 ; sysexit          (at 0x1000, CPL 0)
+ *  0x1200: mov esi,cs ; mov edi,ss ; mov ebx,esp ; sysenter   (CPL 3)
+ *  0x1100: hlt                                        (CPL 0 again) */
+static const uint8_t prog_sysexit[] = { 0xb9,0x00,0x70,0x00,0x00,0xba,0x00,0x12,0x00,0x00,0x0f,0x35 };
+static const uint8_t prog_user[] = { 0x8c,0xce,0x8c,0xd7,0x89,0xe3,0x0f,0x34 };
+
+static void test_sysenter_sysexit(void **st)
+{
+    (void)st;
+    struct guest *g = guest_new();
+    put_bytes(g, 0x1000, prog_sysexit, sizeof(prog_sysexit));
+    put_bytes(g, 0x1200, prog_user, sizeof(prog_user));
+    g->ram[0x1100] = 0xf4;
+    struct cpu_state s;
+    cpu_state_power_on(&s);
+    flat_protected(&s, 0);
+    s.eip = 0x1000;
+    s.gpr[REG_ESP] = 0x8000;
+    s.eflags |= EFL_IF;
+    s.msr.sysenter_cs = 0x20;
+    s.msr.sysenter_esp = 0x9000;
+    s.msr.sysenter_eip = 0x1100;
+    soft_engine_ops.set_state(g->e, &s);
+    s = run_to_hlt(g);
+    assert_int_equal(s.gpr[REG_ESI], 0x33);          /* SYSEXIT: CS = SYSENTER_CS + 16, RPL 3 */
+    assert_int_equal(s.gpr[REG_EDI], 0x3b);          /* SS = SYSENTER_CS + 24, RPL 3 */
+    assert_int_equal(s.gpr[REG_EBX], 0x7000);        /* ESP from ECX */
+    assert_int_equal(s.seg[SEG_CS].selector, 0x20);  /* SYSENTER: flat ring 0 */
+    assert_int_equal(s.seg[SEG_SS].selector, 0x28);
+    assert_int_equal(s.seg[SEG_CS].attr & SEGA_DPL_MASK, 0);
+    assert_int_equal(s.seg[SEG_CS].limit, 0xffffffffu);
+    assert_int_equal(s.gpr[REG_ESP], 0x9000);
+    assert_int_equal(s.eip, 0x1101);
+    assert_int_equal(s.eflags & EFL_IF, 0);          /* cleared on entry */
+    guest_free(g);
+}
+
+/* SYSENTER in real mode: #GP(0) through the IVT (handler: hlt at 0x1500). */
+static void test_sysenter_real_mode_gp(void **st)
+{
+    (void)st;
+    struct guest *g = guest_new();
+    g->ram[0x1000] = 0x0f;
+    g->ram[0x1001] = 0x34;
+    g->ram[0x1500] = 0xf4;
+    put32(g, EXC_GP * 4, 0x1500);
+    real_mode_at(g, 0x1000);
+    struct cpu_state s = run_to_hlt(g);
+    assert_int_equal(s.eip, 0x1501);
+    assert_int_equal(get16(g, s.gpr[REG_ESP] & 0xffff), 0x1000);   /* IP of SYSENTER itself */
+    guest_free(g);
+}
+
+/*  mov ebp,0x7000 ; enter 8,3 ; hlt   and the same with a 16-bit operand size */
+static const uint8_t prog_enter32[] = { 0xbd,0x00,0x70,0x00,0x00,0xc8,0x08,0x00,0x03,0xf4 };
+static const uint8_t prog_enter16[] = { 0xbd,0x00,0x70,0x00,0x00,0x66,0xc8,0x08,0x00,0x03,0xf4 };
+
+static void test_enter_nested(void **st)
+{
+    (void)st;
+    struct guest *g = guest_new();
+    put_bytes(g, 0x1000, prog_enter32, sizeof(prog_enter32));
+    put32(g, 0x6ffc, 0x111);
+    put32(g, 0x6ff8, 0x222);
+    flat32_at(g, 0x1000);
+    struct cpu_state s = run_to_hlt(g);
+    assert_int_equal(get32(g, 0x7ffc), 0x7000);      /* old EBP */
+    assert_int_equal(get32(g, 0x7ff8), 0x111);       /* outer frame pointers copied */
+    assert_int_equal(get32(g, 0x7ff4), 0x222);
+    assert_int_equal(get32(g, 0x7ff0), 0x7ffc);      /* this frame */
+    assert_int_equal(s.gpr[REG_EBP], 0x7ffc);
+    assert_int_equal(s.gpr[REG_ESP], 0x7fe8);
+    guest_free(g);
+
+    g = guest_new();
+    put_bytes(g, 0x1000, prog_enter16, sizeof(prog_enter16));
+    put32(g, 0x6ffc, 0x01110000);
+    put32(g, 0x6ff8, 0x02220000);
+    flat32_at(g, 0x1000);
+    s = run_to_hlt(g);
+    assert_int_equal(get16(g, 0x7ffe), 0x7000);
+    assert_int_equal(get16(g, 0x7ffc), 0x0111);      /* [bp-2] */
+    assert_int_equal(get16(g, 0x7ffa), 0x0000);      /* [bp-4] */
+    assert_int_equal(get16(g, 0x7ff8), 0x7ffe);
+    assert_int_equal(s.gpr[REG_EBP], 0x7ffe);
+    assert_int_equal(s.gpr[REG_ESP], 0x7ff0);
+    guest_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +313,9 @@ int main(void)
         cmocka_unit_test(test_stack_and_control),
         cmocka_unit_test(test_real_mode_addressing_and_de),
         cmocka_unit_test(test_unknown_opcode_warns_once),
+        cmocka_unit_test(test_sysenter_sysexit),
+        cmocka_unit_test(test_sysenter_real_mode_gp),
+        cmocka_unit_test(test_enter_nested),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
