@@ -8,6 +8,7 @@
 #     --morph FILE      morph binary (default: build/morph, rebuilt with make)
 #     --only morph|qemu run one VMM only
 #     --keep DIR        keep the consoles and event logs in DIR
+#     --report DIR      run nothing: print the table from the logs in DIR
 #
 # Environment:
 #   MORPH_CACHE                cache root (default ~/.cache/morph); the
@@ -31,6 +32,10 @@
 # stops or exceeds a timeout gets "did not finish" for the phases it missed.
 set -euo pipefail
 
+# The whole script is one { } block: bash reads it completely before running
+# it, so editing this file during a (long) run cannot derail that run.
+{
+
 root=$(cd "$(dirname "$0")/.." && pwd)
 here=$root/bench/linux
 die() { echo "bench/linux.sh: $*" >&2; exit 1; }
@@ -39,11 +44,13 @@ log() { echo "bench: $*" >&2; }
 morph=''
 only=''
 keep=''
+report=''
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--morph) [[ $# -ge 2 ]] || die "--morph needs a file"; morph=$2; shift 2 ;;
 	--only) [[ $# -ge 2 && $2 =~ ^(morph|qemu)$ ]] || die "--only needs 'morph' or 'qemu'"; only=$2; shift 2 ;;
 	--keep) [[ $# -ge 2 ]] || die "--keep needs a directory"; keep=$2; shift 2 ;;
+	--report) [[ $# -ge 2 && -d $2 ]] || die "--report needs a directory of kept logs"; report=$2; shift 2 ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (try --help)" ;;
 	esac
@@ -79,7 +86,7 @@ need_pkg 'command -v cpio' cpio
 need_pkg 'command -v gzip' gzip
 need_pkg 'command -v gcc' gcc
 need_pkg 'echo "int main(void){return 0;}" | gcc -m32 -static -x c - -o /dev/null' gcc-multilib
-[[ $only == morph ]] || need_pkg 'command -v qemu-system-i386' qemu-system-x86
+[[ $only == morph || -n $report ]] || need_pkg 'command -v qemu-system-i386' qemu-system-x86
 
 # --- the guest: default kernel + our initramfs --------------------------------
 
@@ -134,7 +141,7 @@ fi
 
 # --- morph ------------------------------------------------------------------
 
-if [[ $only != qemu ]]; then
+if [[ $only != qemu && -z $report ]]; then
 	if [[ -z $morph ]]; then
 		morph=$root/build/morph
 		make -s -C "$root" morph >/dev/null 2>&1 ||
@@ -158,15 +165,23 @@ run_vmm() {
 }
 
 vmms=()
-if [[ $only != qemu ]]; then
-	vmms+=(morph)
-	run_vmm morph "$morph" run -m 256M --kernel "$KERNEL" --initrd "$bench_initrd" --append "$append"
-fi
-if [[ $only != morph ]]; then
-	vmms+=(qemu)
-	run_vmm qemu qemu-system-i386 -accel tcg -m 256 -machine pc,acpi=off -display none \
-		-serial stdio -monitor none -no-reboot \
-		-kernel "$KERNEL" -initrd "$bench_initrd" -append "$append"
+if [[ -n $report ]]; then
+	out=$report
+	for vmm in qemu morph; do
+		[[ -f $out/$vmm.events && ( -z $only || $only == "$vmm" ) ]] && vmms+=("$vmm")
+	done
+	[[ ${#vmms[@]} -gt 0 ]] || die "no qemu.events or morph.events in $report"
+else
+	if [[ $only != morph ]]; then
+		vmms+=(qemu)
+		run_vmm qemu qemu-system-i386 -accel tcg -m 256 -machine pc,acpi=off -display none \
+			-serial stdio -monitor none -no-reboot \
+			-kernel "$KERNEL" -initrd "$bench_initrd" -append "$append"
+	fi
+	if [[ $only != qemu ]]; then
+		vmms+=(morph)
+		run_vmm morph "$morph" run -m 256M --kernel "$KERNEL" --initrd "$bench_initrd" --append "$append"
+	fi
 fi
 
 # --- expected results (the workload run natively on the host) -----------------
@@ -190,65 +205,98 @@ fi
 
 # --- the table ----------------------------------------------------------------
 
-# ev VMM KIND [NAME]: the time (usec) of the first such event, or nothing.
-ev() { awk -v k="$2" -v n="${3:-}" '$2 == k && (n == "" || $3 == n) { print $1; exit }' "$out/$1.events"; }
+# ev VMM KIND [NAME]: "USEC CPU" of the first such event (CPU may be -), or
+# nothing.
+ev() {
+	awk -v k="$2" -v n="${3:-}" '$2 == k && k == "start" { print $1, ($3 == "" ? "-" : $3); exit }
+		$2 == k && $3 == n { print $1, ($4 == "" ? "-" : $4); exit }' "$out/$1.events"
+}
 result() { sed -n "s/^[0-9]* result $2 //p" "$out/$1.events" | head -n 1; }
 secs() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1e6 }'; }
 
-declare -A t
+# t[VMM,KEY] wall and c[VMM,KEY] CPU time in usec; KEY is boot, gen, a phase,
+# or total (the six phases, only when every one finished).
+declare -A t c
 for vmm in "${vmms[@]}"; do
-	s=$(ev "$vmm" start)
-	[[ -n $s ]] && t[$vmm,boot]=$s
+	read -r tw tc <<<"$(ev "$vmm" start)"
+	[[ -n ${tw:-} ]] && t[$vmm,boot]=$tw && [[ $tc != - ]] && c[$vmm,boot]=$tc
+	sw=0 sc=0
 	for p in gen "${PHASES[@]}"; do
-		b=$(ev "$vmm" begin "$p")
-		e=$(ev "$vmm" end "$p")
-		[[ -n $b && -n $e ]] && t[$vmm,$p]=$((e - b))
+		read -r bw bc <<<"$(ev "$vmm" begin "$p")"
+		read -r ew ec <<<"$(ev "$vmm" end "$p")"
+		if [[ -z ${bw:-} || -z ${ew:-} ]]; then
+			[[ $p == gen ]] || sw=-1 sc=-1
+			continue
+		fi
+		t[$vmm,$p]=$((ew - bw))
+		if [[ $bc != - && $ec != - ]]; then c[$vmm,$p]=$((ec - bc)); else [[ $p == gen ]] || sc=-1; fi
+		[[ $p == gen ]] && continue
+		((sw < 0)) || sw=$((sw + ew - bw))
+		((sc < 0)) || [[ -z ${c[$vmm,$p]:-} ]] || sc=$((sc + ${c[$vmm,$p]}))
 	done
+	((sw > 0)) && t[$vmm,total]=$sw
+	((sc > 0)) && c[$vmm,total]=$sc
 done
 
-# check VMM PHASE: ok, WRONG (with the difference) or - when not known.
+# check VMM PHASE: ok, WRONG, FAILED (the guest says so) or - (no result).
 check() {
 	local got want
 	got=$(result "$1" "$2")
+	grep -q "^[0-9]* failed $2 " "$out/$1.events" && { echo "FAILED"; return; }
 	[[ -z $got ]] && { echo "-"; return; }
-	grep -q "^[0-9]* failed $2\b" "$out/$1.events" && { echo "FAILED"; return; }
 	want=${expect[$2]:-}
 	if [[ -z $want ]]; then
 		# No host figure (gzip: busybox's output differs from the host's
 		# gzip): morph's result is checked against QEMU's.
-		local other=qemu
 		[[ $1 == qemu ]] && { echo "ok"; return; }
-		want=$(result "$other" "$2" 2>/dev/null || true)
+		want=$(result qemu "$2" 2>/dev/null || true)
 		[[ -z $want ]] && { echo "?"; return; }
 	fi
 	[[ $got == "$want" ]] && echo "ok" || echo "WRONG"
 }
 
-cell() { [[ -n ${t[$1,$2]:-} ]] && secs "${t[$1,$2]}" || echo "did not finish"; }
+ran() { [[ " ${vmms[*]} " == *" $1 "* ]]; }
+# cell ARRAY VMM KEY: seconds, "did not finish", or - (VMM not run / unknown).
+cell() {
+	local -n a=$1
+	ran "$2" || { echo "-"; return; }
+	if [[ -n ${a[$2,$3]:-} ]]; then secs "${a[$2,$3]}"
+	elif [[ $1 == t ]]; then echo "did not finish"
+	else echo "-"; fi
+}
+# ratio ARRAY KEY: QEMU time / morph time (morph's relative speed).
 ratio() {
-	[[ -n ${t[morph,$1]:-} && -n ${t[qemu,$1]:-} && ${t[morph,$1]} -gt 0 ]] || { echo "-"; return; }
-	awk -v q="${t[qemu,$1]}" -v m="${t[morph,$1]}" 'BEGIN { printf "%.2f", q / m }'
+	local -n a=$1
+	[[ -n ${a[morph,$2]:-} && -n ${a[qemu,$2]:-} && ${a[morph,$2]} -gt 0 ]] || { echo "-"; return; }
+	awk -v q="${a[qemu,$2]}" -v m="${a[morph,$2]}" 'BEGIN { printf "%.2f", q / m }'
 }
 
 echo
-echo "morph Linux benchmark ($(date -u '+%F %T') UTC, $(nproc) CPUs, $(uname -m))"
+echo "morph Linux benchmark ($(date -u '+%F %T') UTC, $(nproc) CPUs, $(uname -m), load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "kernel:  $KERNEL"
 echo "initrd:  $bench_initrd"
 echo "append:  $append"
 echo "sizes:   ${cfg:-unknown (no guest reached BENCH-START)}"
-[[ " ${vmms[*]} " == *" qemu "* ]] && echo "qemu:    $(qemu-system-i386 --version | head -1)"
+ran qemu && echo "qemu:    $(qemu-system-i386 --version | head -1)"
 echo
-printf "%-22s %16s %16s %8s   %s\n" "phase" "morph s" "qemu tcg s" "q/m" "check (morph, qemu)"
+echo "seconds of wall time (and of CPU time used by the VMM process); q/m = qemu / morph"
+fmt="%-20s %14s %14s %6s   %8s %8s %6s   %s\n"
+# shellcheck disable=SC2059 # the format is ours
+printf "$fmt" "phase" "morph" "qemu tcg" "q/m" "morph" "qemu" "q/m" "check"
+# shellcheck disable=SC2059
+printf "$fmt" "" "wall s" "wall s" "wall" "cpu s" "cpu s" "cpu" "(morph, qemu)"
 row() {
-	local name=$1 key=$2 m=- q=- cm=- cq=-
-	[[ " ${vmms[*]} " == *" morph "* ]] && { m=$(cell morph "$key"); cm=$(check morph "$key"); }
-	[[ " ${vmms[*]} " == *" qemu "* ]] && { q=$(cell qemu "$key"); cq=$(check qemu "$key"); }
-	[[ $key == boot || $key == gen ]] && cm='' cq=''
-	printf "%-22s %16s %16s %8s   %s\n" "$name" "$m" "$q" "$(ratio "$key")" "${cm:+$cm, $cq}"
+	local name=$1 key=$2 chk=''
+	[[ $key == boot || $key == gen || $key == total ]] ||
+		chk="$(ran morph && check morph "$key" || echo -), $(ran qemu && check qemu "$key" || echo -)"
+	# shellcheck disable=SC2059
+	printf "$fmt" "$name" "$(cell t morph "$key")" "$(cell t qemu "$key")" "$(ratio t "$key")" \
+		"$(cell c morph "$key")" "$(cell c qemu "$key")" "$(ratio c "$key")" "$chk"
 }
 row "boot to BENCH-START" boot
 row "(data generation)" gen
 for p in "${PHASES[@]}"; do row "$p" "$p"; done
+row "all six phases" total
 
 # How each run ended.
 echo
@@ -266,4 +314,6 @@ for vmm in "${vmms[@]}"; do
 	fi
 done
 [[ -n $keep ]] && echo "consoles and events kept in $keep"
+[[ -n $report ]] && echo "(from the logs in $report)"
 exit 0
+}

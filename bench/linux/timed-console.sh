@@ -8,8 +8,8 @@
 # line goes to OUT.console as "SECONDS LINE"; the events go to OUT.events, one
 # a line, times in microseconds since CMD was started:
 #
-#   USEC start                      BENCH-START seen
-#   USEC begin NAME | end NAME      a phase marker
+#   USEC start CPU                  BENCH-START seen
+#   USEC begin NAME CPU | end NAME CPU   a phase marker
 #   USEC result NAME VALUE...       RESULT line
 #   USEC failed NAME WHY...         FAILED line (the guest says a phase failed)
 #   USEC config ...                 CONFIG line
@@ -20,11 +20,18 @@
 #   USEC killed                     (after end) CMD was still running: stopped
 #   USEC exit STATUS                CMD's exit status (after a kill: 124 or 128+n)
 #
+# CPU is the processor time (user+system, all threads) the VMM process has
+# used so far, in microseconds (clock-tick resolution), or - if unknown: on a
+# loaded host it is a steadier figure than the wall time.
+#
 # BOOT_TIMEOUT bounds the time to BENCH-START, PHASE_TIMEOUT the time between
 # two markers after it. After BENCH-END, CMD gets a few seconds to exit by
 # itself (morph does when the guest powers off; QEMU without ACPI keeps
 # running halted) and is then killed. Everything is bounded: this never hangs.
 set -u
+
+# One { } block: bash reads all of it before running it (safe to edit during a run).
+{
 
 [[ $# -ge 5 && $4 == -- ]] || {
 	echo "usage: timed-console.sh OUT BOOT_TIMEOUT PHASE_TIMEOUT -- CMD [ARGS...]" >&2
@@ -41,7 +48,37 @@ done
 readonly EXIT_GRACE=10 # seconds CMD gets to exit after BENCH-END
 
 usec() { local t=$EPOCHREALTIME; echo $((${t/./} - t0)); }
-event() { printf '%s %s\n' "$(usec)" "$*" >>"$out.events"; }
+# The VMM's pid: the child of `timeout`, looked up once.
+vmm_pid=''
+find_vmm_pid() {
+	local c=''
+	[[ -n $vmm_pid ]] && return
+	# The file has no final newline: read then fails but has set c.
+	read -r c _ 2>/dev/null <"/proc/$pid/task/$pid/children"
+	vmm_pid=$c
+}
+
+# sample_cpu: sets cpu to the VMM's user+system time so far in usec, or -.
+cpu=-
+sample_cpu() {
+	find_vmm_pid
+	local stat f
+	cpu=-
+	[[ -n $vmm_pid ]] && read -r stat 2>/dev/null <"/proc/$vmm_pid/stat" || return 0
+	# The fields after "(comm) ": state first, utime 12th, stime 13th.
+	read -r -a f <<<"${stat##*) }"
+	cpu=$(((f[11] + f[12]) * 1000000 / clk_tck))
+}
+clk_tck=$(getconf CLK_TCK)
+
+# event WHAT...: appends to OUT.events and shows progress on stderr.
+event() {
+	local u
+	u=$(usec)
+	printf '%s %s\n' "$u" "$*" >>"$out.events"
+	[[ $1 == result || $1 == config ]] ||
+		printf '  %s %7.2fs %s\n' "${out##*/}" "$((u / 1000))e-3" "$*" >&2
+}
 
 : >"$out.console"
 : >"$out.events"
@@ -75,9 +112,11 @@ while :; do
 		# share the line with one.
 		marker=1
 		if [[ $line =~ BENCH-START ]]; then
-			event start
+			sample_cpu
+			event start "$cpu"
 		elif [[ $line =~ PHASE\ ([A-Za-z0-9_]+)\ (begin|end) ]]; then
-			event "${BASH_REMATCH[2]}" "${BASH_REMATCH[1]}"
+			sample_cpu
+			event "${BASH_REMATCH[2]}" "${BASH_REMATCH[1]}" "$cpu"
 		elif [[ $line =~ RESULT\ ([A-Za-z0-9_]+)\ ?(.*) ]]; then
 			event result "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
 		elif [[ $line =~ FAILED\ (.*) ]]; then
@@ -127,3 +166,4 @@ exec 3<&-
 wait "$pid"
 event exit $?
 exit 0
+}
