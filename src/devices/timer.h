@@ -2,10 +2,11 @@
  *
  * Devices never sleep or read host clocks themselves: they are handed the
  * current virtual time (ns) in their handlers and arm a dev_timer for the next
- * moment they must act (a PIT edge, an RTC periodic tick).  The host event
- * loop sleeps until the earliest deadline and fires timers under the device
- * lock.  timer_set's `changed` hook lets the event loop re-arm when a guest
- * access moved a deadline.
+ * moment they must act (a PIT edge, an RTC periodic tick).  The virtual
+ * clock is guest time (the engine's); the machine fires due timers on the
+ * vCPU thread under the device lock, telling the engine the earliest
+ * deadline before each run.  timer_set's optional `changed` hook reports a
+ * deadline that moved earlier.
  */
 #ifndef MORPH_TIMER_H
 #define MORPH_TIMER_H

@@ -282,7 +282,8 @@ struct engine_config {
  * engine would report host time instead.) */
 struct engine_time {
     uint32_t ps_per_insn;     /* picoseconds of guest time per instruction */
-    uint64_t idle_ns;         /* guest time accumulated while halted */
+    uint64_t idle_ns;         /* guest time spent outside instructions: halted,
+                                 or stalled on a port access (monitor's choice) */
 };
 
 /* ---- ops ---------------------------------------------------------------- */

@@ -1,10 +1,12 @@
 /* event_loop.h - the host event-loop thread.
  *
- * One thread sleeps in epoll_wait on a timerfd (armed for the machine's
- * earliest timer deadline), the file descriptors the machine registered
- * (the terminal), and an eventfd other threads write to wake it.  After every
- * wake-up it calls the machine's tick, which fires due timers and returns the
- * next deadline.  The loop knows nothing about devices.
+ * One thread sleeps in epoll_wait on a timerfd (armed for the deadline the
+ * machine's tick asked for, if any), the file descriptors the machine
+ * registered (the terminal), and an eventfd other threads write to wake it.
+ * After every wake-up it calls the machine's tick, which does its periodic
+ * work and returns the next deadline.  (Device timers do not run here: they
+ * run on guest time, on the vCPU thread.)  The loop knows nothing about
+ * devices.
  */
 #ifndef MORPH_HOST_EVENT_LOOP_H
 #define MORPH_HOST_EVENT_LOOP_H

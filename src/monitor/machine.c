@@ -43,15 +43,6 @@ static void on_intr_changed(void *opaque, bool level)
         m->engine_ops->kick(m->engine);
 }
 
-/* A guest access moved a timer deadline earlier: the event loop must re-arm.
- * While the loop itself fires timers it recomputes the deadline anyway. */
-static void on_timers_changed(void *opaque)
-{
-    struct machine *m = opaque;
-    if (!m->timers_firing && m->loop)
-        event_loop_wake(m->loop);
-}
-
 static void on_debug_exit(void *opaque, int status)
 {
     machine_stop_locked(opaque, status, NULL);
@@ -74,30 +65,13 @@ static void on_console_quit(void *opaque)
     machine_request_stop(opaque, 0, "morph: quit (Ctrl-A x)");
 }
 
-/* How soon the event loop looks again when the vCPU held the lock. */
-#define TICK_RETRY_NS 50000u
-
-/* The event loop's tick: fire due device timers, wake a halted vCPU. */
+/* The event loop's tick: the terminal only.  Device timers run on guest
+ * time and fire on the vCPU thread (run_loop.c), so the loop arms no timer. */
 static uint64_t machine_tick(void *opaque)
 {
     struct machine *m = opaque;
-    /* A vCPU holding the lock is dispatching an exit and fires due timers
-     * itself; waiting for the lock would make it hand the lock over and tie
-     * its progress to this thread's scheduling, which on a loaded host costs
-     * milliseconds.  Look again shortly, in case it entered the guest first. */
-    if (!device_trylock_host(&m->lock)) {
-        console_tick(&m->console);
-        return host_monotonic_ns() + TICK_RETRY_NS;
-    }
-    m->timers_firing = true;
-    timer_run_expired(&m->timers, timer_now(&m->timers));
-    m->timers_firing = false;
-    uint64_t next = timer_next_deadline(&m->timers);
-    if (pic_intr(&m->dev.pic))
-        pthread_cond_broadcast(&m->irq_cond);
-    device_unlock(&m->lock);
     console_tick(&m->console);
-    return next == TIMER_NEVER ? EVENT_LOOP_NEVER : vclock_to_host(&m->clock, next);
+    return EVENT_LOOP_NEVER;
 }
 
 /* ---- building ---- */
@@ -137,7 +111,9 @@ static int init_devices(struct machine *m, char *err, size_t errlen)
     pic_set_intr_callback(&d->pic, on_intr_changed, m);
     if (pit_init(&d->pit, &m->io, &m->timers, pic_line(m, 0), err, errlen))
         return -1;
-    /* Ticks the host made us miss reach the guest late rather than never. */
+    /* Ticks the guest missed reach it late rather than never.  (On guest
+     * time no tick is lost to the host's scheduling any more; the policy
+     * stays for a guest that keeps IRQ 0 pending or masked.) */
     pit_set_lost_tick_policy(&d->pit, LOST_TICKS_DELIVER, pic_probe(m, 0));
     if (uart_init(&d->com1, &m->io, UART_COM1_BASE, pic_line(m, UART_COM1_IRQ),
                   console_tx, console_rx_space, &m->console, err, errlen))
@@ -198,6 +174,7 @@ static int create_engine(struct machine *m, const struct cpu_state *st, char *er
     if (!m->engine)
         return -1;
     m->engine_ops->set_state(m->engine, st);
+    guest_clock_attach(&m->clock, m->engine_ops, m->engine, host_monotonic_ns());
     return 0;
 }
 
@@ -211,13 +188,11 @@ int machine_create(struct machine *m, const struct morph_options *o,
     device_lock_init(&m->lock);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* the virtual clock's base */
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* halted waits are on wall time */
     pthread_cond_init(&m->irq_cond, &ca);
     pthread_condattr_destroy(&ca);
-    vclock_start(&m->clock);
-    timer_set_init(&m->timers, vclock_now, &m->clock);
-    m->timers.changed = on_timers_changed;
-    m->timers.changed_opaque = m;
+    guest_clock_init(&m->clock, (uint32_t)(PS_PER_SECOND / o->ips));
+    timer_set_init(&m->timers, guest_clock_now, &m->clock);
     console_init(&m->console, STDIN_FILENO, STDOUT_FILENO, &m->lock, on_console_quit, m);
 
     if (bus_init(&m->io, "port", true) || bus_init(&m->mmio, "mmio", false)) {

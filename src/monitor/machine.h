@@ -3,9 +3,15 @@
  *
  * Threads and locking: the vCPU thread (the caller of machine_run) runs the
  * engine without any lock and takes `lock` to dispatch each exit; the
- * event-loop thread takes it to fire device timers and feed terminal input.
- * Everything a device touches is guarded by `lock`.  A halted vCPU sleeps on
- * `irq_cond`, signalled when the PIC raises INTR or the machine stops.
+ * event-loop thread takes it to feed terminal input.  Everything a device
+ * touches is guarded by `lock`.
+ *
+ * Time: the engine is the machine's clock (monitor/guest_clock.h).  Device
+ * timers fire on the vCPU thread only: before each run the engine is given
+ * the next timer deadline and ends the run (EXIT_KICKED) when guest time
+ * reaches it.  A halted vCPU sleeps on `irq_cond` until the next deadline
+ * in wall time, or until the PIC raises INTR (console input) or the machine
+ * stops, and then moves guest time on by the time that passed.
  */
 #ifndef MORPH_MACHINE_H
 #define MORPH_MACHINE_H
@@ -32,6 +38,7 @@
 #include "host/event_loop.h"
 #include "monitor/console.h"
 #include "monitor/device_lock.h"
+#include "monitor/guest_clock.h"
 #include "monitor/guest_ram.h"
 #include "monitor/options.h"
 #include "monitor/stats.h"
@@ -57,7 +64,7 @@ struct machine {
     struct guest_ram ram;
     struct bus io, mmio;
     struct timer_set timers;
-    struct vclock clock;
+    struct guest_clock clock;
     struct machine_devices dev;
     struct console console;
 
@@ -68,7 +75,6 @@ struct machine {
 
     /* guarded by lock */
     bool vcpu_dispatching;             /* the vCPU thread holds the lock */
-    bool timers_firing;                /* the event loop holds it, firing timers */
     bool irq_window_requested;
     bool stop;                         /* end the run loop */
     int exit_status;

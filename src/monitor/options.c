@@ -40,6 +40,11 @@ static const char run_help[] =
     "  --trace LIST      trace to stderr; LIST is comma-separated:\n"
     "                    exits, interrupts, insns[=N] (first N instructions,\n"
     "                    default 10000), unknown (unknown opcodes), all\n"
+    "  --ips N           guest time: N instructions make one second (K, M, G:\n"
+    "                    powers of 1000; 1M to 1000G, default 100M).  The\n"
+    "                    guest's clocks (TSC, PIT, RTC) count executed\n"
+    "                    instructions, so they never jump when the host is\n"
+    "                    busy; while the guest idles they follow the wall clock\n"
     "  -h, --help        this text\n"
     "\n"
     "The serial console (COM1) is the terminal.  Ctrl-A x quits, Ctrl-A h\n"
@@ -90,6 +95,32 @@ int parse_mem_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
         return fail(err, errlen, "invalid memory size '%s': %s", s,
                     "must be a multiple of 4K");
     *bytes = v;
+    return 0;
+}
+
+int parse_ips(const char *s, uint64_t *ips, char *err, size_t errlen)
+{
+    if (!isdigit((unsigned char)*s))
+        return fail(err, errlen, "invalid --ips '%s': %s", s,
+                    "expected a number with an optional K, M or G suffix");
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(s, &end, 10);
+    uint64_t unit = 1;
+    if (*end) {
+        switch (toupper((unsigned char)*end)) {
+        case 'K': unit = 1000ull; break;
+        case 'M': unit = 1000000ull; break;
+        case 'G': unit = 1000000000ull; break;
+        default:
+            return fail(err, errlen, "invalid --ips '%s': %s", s, "unknown suffix (use K, M or G)");
+        }
+        if (end[1])
+            return fail(err, errlen, "invalid --ips '%s': %s", s, "unknown suffix (use K, M or G)");
+    }
+    if (errno == ERANGE || n > IPS_MAX / unit || n * unit < IPS_MIN)
+        return fail(err, errlen, "invalid --ips '%s': %s", s, "must be between 1M and 1000G");
+    *ips = n * unit;
     return 0;
 }
 
@@ -148,7 +179,7 @@ int parse_trace_list(const char *s, unsigned *trace, uint64_t *insn_limit,
 }
 
 /* The options that take a value, and where it goes. */
-enum opt_id { OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEMORY, OPT_TRACE,
+enum opt_id { OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEMORY, OPT_TRACE, OPT_IPS,
               OPT_DEBUG_EXIT, OPT_STATS, OPT_HELP };
 
 struct opt_def {
@@ -165,6 +196,7 @@ static const struct opt_def run_opts[] = {
     { "bios", 0, true, OPT_BIOS },
     { "memory", 'm', true, OPT_MEMORY },
     { "trace", 0, true, OPT_TRACE },
+    { "ips", 0, true, OPT_IPS },
     { "debug-exit", 0, false, OPT_DEBUG_EXIT },
     { "stats", 0, false, OPT_STATS },
     { "help", 'h', false, OPT_HELP },
@@ -198,6 +230,7 @@ static int apply_option(const struct opt_def *d, const char *value, struct morph
     case OPT_MEMORY: return parse_mem_size(value, &o->mem_size, err, errlen);
     case OPT_TRACE:
         return parse_trace_list(value, &o->trace, &o->trace_insn_limit, err, errlen);
+    case OPT_IPS: return parse_ips(value, &o->ips, err, errlen);
     case OPT_DEBUG_EXIT: o->debug_exit = true; break;
     case OPT_STATS: o->stats = true; break;
     case OPT_HELP: return 1;
@@ -210,6 +243,7 @@ static void options_defaults(struct morph_options *o)
     memset(o, 0, sizeof(*o));
     o->mem_size = MEM_SIZE_DEFAULT;
     o->trace_insn_limit = DEFAULT_TRACE_INSNS;
+    o->ips = IPS_DEFAULT;
 }
 
 /* Splits argv[*i] into an option and its value.  Returns the option or

@@ -17,6 +17,14 @@
 #define MEM_SIZE_MAX     (3ull << 30)
 #define MEM_SIZE_DEFAULT (256ull << 20)
 
+/* Guest time per instruction (engine.h "guest time"): --ips, instructions
+ * per second of guest time.  The default is near the interpreter's real
+ * speed on a Linux boot, so a busy guest's clock keeps roughly wall pace. */
+#define PS_PER_SECOND    1000000000000ull
+#define IPS_MIN          1000000ull          /* 1 us per instruction */
+#define IPS_MAX          PS_PER_SECOND       /* 1 ps per instruction */
+#define IPS_DEFAULT      100000000ull
+
 struct morph_options {
     const char *kernel;        /* bzImage or Multiboot ELF */
     const char *initrd;
@@ -27,6 +35,7 @@ struct morph_options {
     bool stats;
     unsigned trace;            /* TRACE_* from engine.h */
     uint64_t trace_insn_limit;
+    uint64_t ips;              /* guest instructions per second of guest time */
 };
 
 enum options_result {
@@ -43,6 +52,10 @@ enum options_result options_parse(int argc, char *const argv[], struct morph_opt
  * followed by B or iB; powers of 1024); a plain number means MiB.
  * Returns 0, or -1 with the reason in err. */
 int parse_mem_size(const char *s, uint64_t *bytes, char *err, size_t errlen);
+
+/* An --ips rate: a number with an optional K, M or G suffix (powers of
+ * 1000), between IPS_MIN and IPS_MAX.  Returns 0, or -1 with the reason in err. */
+int parse_ips(const char *s, uint64_t *ips, char *err, size_t errlen);
 
 /* A --trace list: comma-separated exits, interrupts (int), insns[=N],
  * unknown, all.  Returns 0, or -1 with the reason in err. */

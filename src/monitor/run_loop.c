@@ -33,6 +33,7 @@ static int on_io(struct machine *m, struct vm_exit *x)
     }
     if (m->opts->stats)
         add_range_time(&m->io, x->io.port, t0);
+    guest_clock_stall(&m->clock, GUEST_CLOCK_PORT_ACCESS_NS);
     return RUN_CONTINUE;
 }
 
@@ -65,16 +66,17 @@ static int on_msr(struct machine *m, struct vm_exit *x)
     return RUN_CONTINUE;
 }
 
-/* The TSC runs at 1 GHz on the virtual clock. */
+/* The engine prefilled the TSC (1 GHz on guest time plus tsc_offset). */
 static int on_rdtsc(struct machine *m, struct vm_exit *x)
 {
-    x->rdtsc.value = vclock_now(&m->clock);
+    (void)m;
+    (void)x;
     return RUN_CONTINUE;
 }
 
-/* A guest that exits often (polling a port) gets its timers fired here, on
- * time, instead of waiting for the event-loop thread to be scheduled; the
- * loop still fires them for a guest that computes without exiting. */
+/* Device timers fire here only, on the vCPU thread, at guest time: after
+ * every exit (the engine ends a run with EXIT_KICKED when the next deadline
+ * is reached) and while halted. */
 static void fire_due_timers(struct machine *m)
 {
     uint64_t next = timer_next_deadline(&m->timers);
@@ -83,23 +85,24 @@ static void fire_due_timers(struct machine *m)
     uint64_t now = timer_now(&m->timers);
     if (next > now)
         return;
-    m->timers_firing = true;   /* the loop's own wake-up re-arms it */
     timer_run_expired(&m->timers, now);
-    m->timers_firing = false;
 }
 
-/* Sleeps on irq_cond until the next timer deadline (lock held). */
-static void wait_for_interrupt(struct machine *m)
+/* The halted CPU waits (lock held) until the next timer deadline comes in
+ * wall time, or INTR rises or the machine stops meanwhile (irq_cond), and
+ * then guest time moves on by the time that passed. */
+static void idle_until_next_event(struct machine *m)
 {
     uint64_t next = timer_next_deadline(&m->timers);
-    if (next == TIMER_NEVER) {
+    uint64_t wake = guest_clock_wake_at(&m->clock, next, host_monotonic_ns());
+    if (wake == GUEST_CLOCK_NEVER) {
         pthread_cond_wait(&m->irq_cond, &m->lock.mutex);
-        return;
+    } else if (wake > host_monotonic_ns()) {
+        struct timespec ts = { .tv_sec = (time_t)(wake / 1000000000u),
+                               .tv_nsec = (long)(wake % 1000000000u) };
+        pthread_cond_timedwait(&m->irq_cond, &m->lock.mutex, &ts);
     }
-    uint64_t host = vclock_to_host(&m->clock, next);
-    struct timespec ts = { .tv_sec = (time_t)(host / 1000000000u),
-                           .tv_nsec = (long)(host % 1000000000u) };
-    pthread_cond_timedwait(&m->irq_cond, &m->lock.mutex, &ts);
+    guest_clock_idle(&m->clock, next, host_monotonic_ns());
 }
 
 /* The CPU halted.  With interrupts disabled nothing can wake it (no NMI
@@ -119,17 +122,16 @@ static int on_hlt(struct machine *m, struct vm_exit *x)
         return RUN_STOP;
     }
     m->vcpu_dispatching = false;
-    /* The halted vCPU fires due timers itself: one wake-up instead of the
-     * event loop waking and then waking us. */
     while (!pic_intr(&m->dev.pic) && !m->stop) {
-        wait_for_interrupt(m);
+        idle_until_next_event(m);
         fire_due_timers(m);
     }
     m->vcpu_dispatching = true;
     return RUN_CONTINUE;
 }
 
-/* Interrupt window and kicks need nothing: the loop's top looks at INTR. */
+/* Interrupt window and kicks (another thread's, or the timer deadline:
+ * dispatch fires due timers) need nothing more: the loop's top looks at INTR. */
 static int on_nothing(struct machine *m, struct vm_exit *x)
 {
     (void)m;
@@ -244,6 +246,8 @@ static void vcpu_loop(struct machine *m)
     m->vcpu_dispatching = true;
     while (!m->stop) {
         deliver_interrupt(m);
+        if (m->engine_ops->set_deadline)
+            m->engine_ops->set_deadline(m->engine, timer_next_deadline(&m->timers));
         m->vcpu_dispatching = false;
         device_unlock(&m->lock);
 
@@ -258,6 +262,16 @@ static void vcpu_loop(struct machine *m)
     }
     m->vcpu_dispatching = false;
     device_unlock(&m->lock);
+}
+
+/* --stats: guest time against wall time (engine.h "guest time"). */
+static void print_guest_time(struct machine *m, double wall_seconds)
+{
+    double guest = (double)guest_clock_now(&m->clock) / 1e9;
+    double idle = (double)m->clock.time.idle_ns / 1e9;
+    fprintf(stderr, "guest time %.3f s (%.3f s of it halted or in port accesses), wall %.3f s; "
+            "%.0f M instructions per guest second\n", guest, idle, wall_seconds,
+            m->clock.time.ps_per_insn ? 1e6 / m->clock.time.ps_per_insn : 0.0);
 }
 
 int machine_run(struct machine *m)
@@ -283,6 +297,7 @@ int machine_run(struct machine *m)
         memset(&es, 0, sizeof(es));
         m->engine_ops->get_stats(m->engine, &es);
         stats_report(stderr, &m->stats, &es, seconds, &m->io, &m->mmio);
+        print_guest_time(m, seconds);
     }
     return m->exit_status;
 }

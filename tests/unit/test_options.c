@@ -147,6 +147,30 @@ static void defaults(void **state)
     assert_true(o.mem_size == 32 * MiB);  /* the last one wins */
 }
 
+static void ips_rates(void **state)
+{
+    (void)state;
+    struct morph_options o;
+    char err[200];
+    assert_int_equal(parse(&o, err, sizeof(err), "run", "--bios", "r", NULL), OPTIONS_RUN);
+    assert_true(o.ips == IPS_DEFAULT);
+    assert_int_equal(parse(&o, err, sizeof(err), "run", "--bios", "r", "--ips", "250M", NULL),
+                     OPTIONS_RUN);
+    assert_true(o.ips == 250000000ull);
+    assert_int_equal(parse(&o, err, sizeof(err), "run", "--bios", "r", "--ips=2g", NULL), OPTIONS_RUN);
+    assert_true(o.ips == 2000000000ull);
+    assert_int_equal(parse(&o, err, sizeof(err), "run", "--bios", "r", "--ips", "5000000", NULL),
+                     OPTIONS_RUN);
+    assert_true(o.ips == 5000000ull);
+    static const char *const bad[] = { "999K", "1001G", "fast", "10MB", "-5M", "99999999999999999999" };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        err[0] = 0;
+        assert_int_equal(parse(&o, err, sizeof(err), "run", "--bios", "r", "--ips", bad[k], NULL),
+                         OPTIONS_USAGE_ERROR);
+        assert_non_null(strstr(err, "--ips"));
+    }
+}
+
 static void usage_errors(void **state)
 {
     (void)state;
@@ -205,6 +229,7 @@ int main(void)
         cmocka_unit_test(trace_lists),
         cmocka_unit_test(full_run_line),
         cmocka_unit_test(defaults),
+        cmocka_unit_test(ips_rates),
         cmocka_unit_test(usage_errors),
         cmocka_unit_test(help_and_version),
     };
