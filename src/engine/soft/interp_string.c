@@ -30,8 +30,10 @@ ALWAYS_INLINE bool str_step(struct cpu *c, const struct insn *i, enum str_op op,
         set_areg(c, i, REG_EDI, di + (uint32_t)step);
         return false;
     case STR_CMPS:
-        a = mem_read(c, i->seg, si, size);
+        /* ES:DI is read first: when both operands fault, the host reports
+         * the destination's fault (the SDM leaves the order open). */
         b = mem_read(c, SEG_ES, di, size);
+        a = mem_read(c, i->seg, si, size);
         set_areg(c, i, REG_ESI, si + (uint32_t)step);
         set_areg(c, i, REG_EDI, di + (uint32_t)step);
         lf_record(c, LF_SUB, size, (a - b) & size_mask(size), a, b);
