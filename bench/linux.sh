@@ -7,6 +7,8 @@
 #   bench/linux.sh [options]
 #     --morph FILE      morph binary (default: build/morph, rebuilt with make)
 #     --only morph|qemu run one VMM only
+#     --runs N          run each VMM N times (alternating) and report medians
+#                       (default 1; BENCH_RUNS)
 #     --keep DIR        keep the consoles and event logs in DIR
 #     --report DIR      run nothing: print the table from the logs in DIR
 #
@@ -45,10 +47,12 @@ morph=''
 only=''
 keep=''
 report=''
+nruns=${BENCH_RUNS:-1}
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--morph) [[ $# -ge 2 ]] || die "--morph needs a file"; morph=$2; shift 2 ;;
 	--only) [[ $# -ge 2 && $2 =~ ^(morph|qemu)$ ]] || die "--only needs 'morph' or 'qemu'"; only=$2; shift 2 ;;
+	--runs) [[ $# -ge 2 ]] || die "--runs needs a number"; nruns=$2; shift 2 ;;
 	--keep) [[ $# -ge 2 ]] || die "--keep needs a directory"; keep=$2; shift 2 ;;
 	--report) [[ $# -ge 2 && -d $2 ]] || die "--report needs a directory of kept logs"; report=$2; shift 2 ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -56,6 +60,7 @@ while [[ $# -gt 0 ]]; do
 	esac
 done
 
+[[ $nruns =~ ^[1-9][0-9]*$ ]] || die "bad number of runs '$nruns' (1 or more)"
 cache=${MORPH_CACHE:-$HOME/.cache/morph}
 append=${BENCH_APPEND:-console=ttyS0 quiet}
 boot_timeout=${BENCH_BOOT_TIMEOUT:-600}
@@ -157,40 +162,60 @@ trap 'rm -rf "$work"' EXIT
 out=${keep:-$work}
 mkdir -p "$out"
 
+# Every run leaves OUT/VMM.N.console and OUT/VMM.N.events; a "run" below is
+# the VMM.N name.
 run_vmm() {
-	local name=$1
+	local run=$1
 	shift
-	log "running $name (boot timeout ${boot_timeout}s, ${phase_timeout}s per phase)"
-	"$here/timed-console.sh" "$out/$name" "$boot_timeout" "$phase_timeout" -- "$@"
+	log "run $run (boot timeout ${boot_timeout}s, ${phase_timeout}s per phase)"
+	"$here/timed-console.sh" "$out/$run" "$boot_timeout" "$phase_timeout" -- "$@"
 }
 
 vmms=()
+[[ $only == morph ]] || vmms+=(qemu)
+[[ $only == qemu ]] || vmms+=(morph)
+declare -A runs=() # runs[VMM]: its run names, in order
 if [[ -n $report ]]; then
 	out=$report
-	for vmm in qemu morph; do
-		[[ -f $out/$vmm.events && ( -z $only || $only == "$vmm" ) ]] && vmms+=("$vmm")
+	for vmm in "${vmms[@]}"; do
+		for f in "$out/$vmm".*.events; do
+			[[ -f $f ]] || continue
+			f=${f##*/}
+			runs[$vmm]+=" ${f%.events}"
+		done
 	done
-	[[ ${#vmms[@]} -gt 0 ]] || die "no qemu.events or morph.events in $report"
 else
-	if [[ $only != morph ]]; then
-		vmms+=(qemu)
-		run_vmm qemu qemu-system-i386 -accel tcg -m 256 -machine pc,acpi=off -display none \
-			-serial stdio -monitor none -no-reboot \
-			-kernel "$KERNEL" -initrd "$bench_initrd" -append "$append"
-	fi
-	if [[ $only != qemu ]]; then
-		vmms+=(morph)
-		run_vmm morph "$morph" run -m 256M --kernel "$KERNEL" --initrd "$bench_initrd" --append "$append"
-	fi
+	# Alternating the VMMs spreads a change in the host's load over both.
+	for ((i = 1; i <= nruns; i++)); do
+		if [[ $only != morph ]]; then
+			run_vmm "qemu.$i" qemu-system-i386 -accel tcg -m 256 -machine pc,acpi=off -display none \
+				-serial stdio -monitor none -no-reboot \
+				-kernel "$KERNEL" -initrd "$bench_initrd" -append "$append"
+			runs[qemu]+=" qemu.$i"
+		fi
+		if [[ $only != qemu ]]; then
+			run_vmm "morph.$i" "$morph" run -m 256M --kernel "$KERNEL" --initrd "$bench_initrd" --append "$append"
+			runs[morph]+=" morph.$i"
+		fi
+	done
 fi
+ran() { [[ -n ${runs[$1]:-} ]]; }
+first_run() { local r; for r in ${runs[$1]:-}; do echo "$r"; return; done; }
+all_runs=()
+for vmm in "${vmms[@]}"; do
+	# shellcheck disable=SC2206 # run names have no spaces
+	ran "$vmm" && all_runs+=(${runs[$vmm]})
+done
+[[ ${#all_runs[@]} -gt 0 ]] || die "no runs${report:+ in $report (expected qemu.N.events, morph.N.events)}"
 
 # --- expected results (the workload run natively on the host) -----------------
 
 # The sizes the guest used come from its CONFIG line (defaults in
 # bench/linux/init, overridable from the environment).
 declare -A size=()
-for vmm in "${vmms[@]}"; do
-	cfg=$(sed -n 's/^[0-9]* config //p' "$out/$vmm.events" | head -n 1)
+cfg=''
+for run in "${all_runs[@]}"; do
+	cfg=$(sed -n 's/^[0-9]* config //p' "$out/$run.events" | head -n 1)
 	for kv in $cfg; do size[${kv%%=*}]=${kv#*=}; done
 	[[ -n $cfg ]] && break
 done
@@ -205,7 +230,7 @@ fi
 
 # --- the table ----------------------------------------------------------------
 
-# ev VMM KIND [NAME]: "USEC CPU" of the first such event (CPU may be -), or
+# ev RUN KIND [NAME]: "USEC CPU" of the first such event (CPU may be -), or
 # nothing.
 ev() {
 	awk -v k="$2" -v n="${3:-}" '$2 == k && k == "start" { print $1, ($3 == "" ? "-" : $3); exit }
@@ -214,31 +239,53 @@ ev() {
 result() { sed -n "s/^[0-9]* result $2 //p" "$out/$1.events" | head -n 1; }
 secs() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1e6 }'; }
 
-# t[VMM,KEY] wall and c[VMM,KEY] CPU time in usec; KEY is boot, gen, a phase,
-# or total (the six phases, only when every one finished).
-declare -A t c
-for vmm in "${vmms[@]}"; do
-	read -r tw tc <<<"$(ev "$vmm" start)"
-	[[ -n ${tw:-} ]] && t[$vmm,boot]=$tw && [[ $tc != - ]] && c[$vmm,boot]=$tc
+# tr[RUN,KEY] wall and cr[RUN,KEY] CPU time in usec; KEY is boot, gen, a
+# phase, or total (the six phases, only when every one finished).
+declare -A tr cr
+for run in "${all_runs[@]}"; do
+	read -r tw tc <<<"$(ev "$run" start)"
+	[[ -n ${tw:-} ]] && tr[$run,boot]=$tw && [[ $tc != - ]] && cr[$run,boot]=$tc
 	sw=0 sc=0
 	for p in gen "${PHASES[@]}"; do
-		read -r bw bc <<<"$(ev "$vmm" begin "$p")"
-		read -r ew ec <<<"$(ev "$vmm" end "$p")"
+		read -r bw bc <<<"$(ev "$run" begin "$p")"
+		read -r ew ec <<<"$(ev "$run" end "$p")"
 		if [[ -z ${bw:-} || -z ${ew:-} ]]; then
 			[[ $p == gen ]] || sw=-1 sc=-1
 			continue
 		fi
-		t[$vmm,$p]=$((ew - bw))
-		if [[ $bc != - && $ec != - ]]; then c[$vmm,$p]=$((ec - bc)); else [[ $p == gen ]] || sc=-1; fi
+		tr[$run,$p]=$((ew - bw))
+		if [[ $bc != - && $ec != - ]]; then cr[$run,$p]=$((ec - bc)); else [[ $p == gen ]] || sc=-1; fi
 		[[ $p == gen ]] && continue
 		((sw < 0)) || sw=$((sw + ew - bw))
-		((sc < 0)) || [[ -z ${c[$vmm,$p]:-} ]] || sc=$((sc + ${c[$vmm,$p]}))
+		((sc < 0)) || [[ -z ${cr[$run,$p]:-} ]] || sc=$((sc + ${cr[$run,$p]}))
 	done
-	((sw > 0)) && t[$vmm,total]=$sw
-	((sc > 0)) && c[$vmm,total]=$sc
+	((sw > 0)) && tr[$run,total]=$sw
+	((sc > 0)) && cr[$run,total]=$sc
 done
 
-# check VMM PHASE: ok, WRONG, FAILED (the guest says so) or - (no result).
+# t[VMM,KEY], c[VMM,KEY]: the median over that VMM's runs that got there
+# (one odd stall of the console, or of the host, does not move it);
+# n[VMM,KEY]: how many runs got there.
+declare -A t c n
+for vmm in "${vmms[@]}"; do
+	ran "$vmm" || continue
+	for key in boot gen "${PHASES[@]}" total; do
+		for arr in tr cr; do
+			declare -n src=$arr
+			vals=()
+			for run in ${runs[$vmm]}; do
+				[[ -n ${src[$run,$key]:-} ]] && vals+=("${src[$run,$key]}")
+			done
+			unset -n src
+			[[ ${#vals[@]} -gt 0 ]] || continue
+			med=$(printf '%s\n' "${vals[@]}" | sort -n | awk '{ v[NR] = $1 }
+				END { print NR % 2 ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }')
+			if [[ $arr == tr ]]; then t[$vmm,$key]=$med n[$vmm,$key]=${#vals[@]}; else c[$vmm,$key]=$med; fi
+		done
+	done
+done
+
+# check RUN PHASE: ok, WRONG, FAILED (the guest says so) or - (no result).
 check() {
 	local got want
 	got=$(result "$1" "$2")
@@ -247,15 +294,25 @@ check() {
 	want=${expect[$2]:-}
 	if [[ -z $want ]]; then
 		# No host figure (gzip: busybox's output differs from the host's
-		# gzip): morph's result is checked against QEMU's.
-		[[ $1 == qemu ]] && { echo "ok"; return; }
-		want=$(result qemu "$2" 2>/dev/null || true)
+		# gzip): morph's result is checked against QEMU's first one.
+		[[ $1 == qemu.* ]] && { echo "ok"; return; }
+		ran qemu && want=$(result "$(first_run qemu)" "$2")
 		[[ -z $want ]] && { echo "?"; return; }
 	fi
 	[[ $got == "$want" ]] && echo "ok" || echo "WRONG"
 }
+# check_vmm VMM PHASE: ok if every run that produced a result was right.
+check_vmm() {
+	ran "$1" || { echo "-"; return; }
+	local r all=''
+	for run in ${runs[$1]}; do
+		r=$(check "$run" "$2")
+		[[ $r == - ]] || all+=" $r"
+	done
+	all=$(echo $all | tr ' ' '\n' | sort -u | tr '\n' ' ')
+	echo "${all:--}" | sed 's/ $//; s/ /+/g'
+}
 
-ran() { [[ " ${vmms[*]} " == *" $1 "* ]]; }
 # cell ARRAY VMM KEY: seconds, "did not finish", or - (VMM not run / unknown).
 cell() {
 	local -n a=$1
@@ -279,6 +336,9 @@ echo "append:  $append"
 echo "sizes:   ${cfg:-unknown (no guest reached BENCH-START)}"
 ran qemu && echo "qemu:    $(qemu-system-i386 --version | head -1)"
 echo
+nq=$(echo ${runs[qemu]:-} | wc -w) nm=$(echo ${runs[morph]:-} | wc -w)
+echo "runs:    qemu $nq, morph $nm (figures are the median over the runs that got there)"
+echo
 echo "seconds of wall time (and of CPU time used by the VMM process); q/m = qemu / morph"
 fmt="%-20s %14s %14s %6s   %8s %8s %6s   %s\n"
 # shellcheck disable=SC2059 # the format is ours
@@ -288,7 +348,7 @@ printf "$fmt" "" "wall s" "wall s" "wall" "cpu s" "cpu s" "cpu" "(morph, qemu)"
 row() {
 	local name=$1 key=$2 chk=''
 	[[ $key == boot || $key == gen || $key == total ]] ||
-		chk="$(ran morph && check morph "$key" || echo -), $(ran qemu && check qemu "$key" || echo -)"
+		chk="$(check_vmm morph "$key"), $(check_vmm qemu "$key")"
 	# shellcheck disable=SC2059
 	printf "$fmt" "$name" "$(cell t morph "$key")" "$(cell t qemu "$key")" "$(ratio t "$key")" \
 		"$(cell c morph "$key")" "$(cell c qemu "$key")" "$(ratio c "$key")" "$chk"
@@ -300,17 +360,17 @@ row "all six phases" total
 
 # How each run ended.
 echo
-for vmm in "${vmms[@]}"; do
+for run in "${all_runs[@]}"; do
 	how=$(awk '$2 == "timeout" { print "timed out (no marker in time; stopped)"; exit }
 		$2 == "eof" && !e { print "exited before BENCH-END"; exit }
 		$2 == "end" { e = 1 }
 		$2 == "eof" && e { print "finished, exited by itself"; exit }
-		$2 == "killed" && e { print "finished, stopped by the bench (halted guest)"; exit }' "$out/$vmm.events")
-	st=$(awk '$2 == "exit" { print $3 }' "$out/$vmm.events")
-	echo "$vmm: ${how:-?}, exit status ${st:-?}"
-	if ! grep -q ' end$' "$out/$vmm.events"; then
+		$2 == "killed" && e { print "finished, stopped by the bench (halted guest)"; exit }' "$out/$run.events")
+	st=$(awk '$2 == "exit" { print $3 }' "$out/$run.events")
+	echo "$run: ${how:-?}, exit status ${st:-?}"
+	if ! grep -q ' end$' "$out/$run.events"; then
 		echo "  last console lines:"
-		tail -n 8 "$out/$vmm.console" | sed 's/^/    /'
+		tail -n 8 "$out/$run.console" | sed 's/^/    /'
 	fi
 done
 [[ -n $keep ]] && echo "consoles and events kept in $keep"
