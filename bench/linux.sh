@@ -30,8 +30,11 @@
 # (the same workload binary run natively) or against the other VMM.
 #
 # The table: seconds per phase on each VMM and the ratio qemu/morph (morph's
-# speed relative to QEMU TCG: above 1 morph is faster). A VMM that crashes,
-# stops or exceeds a timeout gets "did not finish" for the phases it missed.
+# speed relative to QEMU TCG: above 1 morph is faster), in wall time and in
+# CPU time of the VMM process (the steadier figure on a loaded host). A VMM
+# that crashes, stops or exceeds a timeout gets "did not finish" for the
+# phases it missed, and its last console lines are shown.
+# shellcheck disable=SC2034 # the time tables are read through namerefs
 set -euo pipefail
 
 # The whole script is one { } block: bash reads it completely before running
@@ -55,7 +58,7 @@ while [[ $# -gt 0 ]]; do
 	--runs) [[ $# -ge 2 ]] || die "--runs needs a number"; nruns=$2; shift 2 ;;
 	--keep) [[ $# -ge 2 ]] || die "--keep needs a directory"; keep=$2; shift 2 ;;
 	--report) [[ $# -ge 2 && -d $2 ]] || die "--report needs a directory of kept logs"; report=$2; shift 2 ;;
-	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,/^# shellcheck/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (try --help)" ;;
 	esac
 done
@@ -233,7 +236,7 @@ fi
 # ev RUN KIND [NAME]: "USEC CPU" of the first such event (CPU may be -), or
 # nothing.
 ev() {
-	awk -v k="$2" -v n="${3:-}" '$2 == k && k == "start" { print $1, ($3 == "" ? "-" : $3); exit }
+	awk -v k="$2" -v n="${3:-}" '$2 == k && k == "bench-start" { print $1, ($3 == "" ? "-" : $3); exit }
 		$2 == k && $3 == n { print $1, ($4 == "" ? "-" : $4); exit }' "$out/$1.events"
 }
 result() { sed -n "s/^[0-9]* result $2 //p" "$out/$1.events" | head -n 1; }
@@ -243,7 +246,7 @@ secs() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1e6 }'; }
 # phase, or total (the six phases, only when every one finished).
 declare -A tr cr
 for run in "${all_runs[@]}"; do
-	read -r tw tc <<<"$(ev "$run" start)"
+	read -r tw tc <<<"$(ev "$run" bench-start)"
 	[[ -n ${tw:-} ]] && tr[$run,boot]=$tw && [[ $tc != - ]] && cr[$run,boot]=$tc
 	sw=0 sc=0
 	for p in gen "${PHASES[@]}"; do
@@ -264,9 +267,8 @@ for run in "${all_runs[@]}"; do
 done
 
 # t[VMM,KEY], c[VMM,KEY]: the median over that VMM's runs that got there
-# (one odd stall of the console, or of the host, does not move it);
-# n[VMM,KEY]: how many runs got there.
-declare -A t c n
+# (one odd stall of the console, or of the host, does not move it).
+declare -A t c
 for vmm in "${vmms[@]}"; do
 	ran "$vmm" || continue
 	for key in boot gen "${PHASES[@]}" total; do
@@ -280,7 +282,7 @@ for vmm in "${vmms[@]}"; do
 			[[ ${#vals[@]} -gt 0 ]] || continue
 			med=$(printf '%s\n' "${vals[@]}" | sort -n | awk '{ v[NR] = $1 }
 				END { print NR % 2 ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }')
-			if [[ $arr == tr ]]; then t[$vmm,$key]=$med n[$vmm,$key]=${#vals[@]}; else c[$vmm,$key]=$med; fi
+			if [[ $arr == tr ]]; then t[$vmm,$key]=$med; else c[$vmm,$key]=$med; fi
 		done
 	done
 done
@@ -309,8 +311,9 @@ check_vmm() {
 		r=$(check "$run" "$2")
 		[[ $r == - ]] || all+=" $r"
 	done
-	all=$(echo $all | tr ' ' '\n' | sort -u | tr '\n' ' ')
-	echo "${all:--}" | sed 's/ $//; s/ /+/g'
+	# shellcheck disable=SC2086 # split on purpose
+	all=$(printf '%s\n' $all | sort -u | paste -sd+)
+	echo "${all:--}"
 }
 
 # cell ARRAY VMM KEY: seconds, "did not finish", or - (VMM not run / unknown).
@@ -336,7 +339,7 @@ echo "append:  $append"
 echo "sizes:   ${cfg:-unknown (no guest reached BENCH-START)}"
 ran qemu && echo "qemu:    $(qemu-system-i386 --version | head -1)"
 echo
-nq=$(echo ${runs[qemu]:-} | wc -w) nm=$(echo ${runs[morph]:-} | wc -w)
+nq=$(echo "${runs[qemu]:-}" | wc -w) nm=$(echo "${runs[morph]:-}" | wc -w)
 echo "runs:    qemu $nq, morph $nm (figures are the median over the runs that got there)"
 echo
 echo "seconds of wall time (and of CPU time used by the VMM process); q/m = qemu / morph"
@@ -363,12 +366,12 @@ echo
 for run in "${all_runs[@]}"; do
 	how=$(awk '$2 == "timeout" { print "timed out (no marker in time; stopped)"; exit }
 		$2 == "eof" && !e { print "exited before BENCH-END"; exit }
-		$2 == "end" { e = 1 }
+		$2 == "bench-end" { e = 1 }
 		$2 == "eof" && e { print "finished, exited by itself"; exit }
 		$2 == "killed" && e { print "finished, stopped by the bench (halted guest)"; exit }' "$out/$run.events")
 	st=$(awk '$2 == "exit" { print $3 }' "$out/$run.events")
 	echo "$run: ${how:-?}, exit status ${st:-?}"
-	if ! grep -q ' end$' "$out/$run.events"; then
+	if ! grep -q ' bench-end$' "$out/$run.events"; then
 		echo "  last console lines:"
 		tail -n 8 "$out/$run.console" | sed 's/^/    /'
 	fi

@@ -8,12 +8,12 @@
 # line goes to OUT.console as "SECONDS LINE"; the events go to OUT.events, one
 # a line, times in microseconds since CMD was started:
 #
-#   USEC start CPU                  BENCH-START seen
+#   USEC bench-start CPU            BENCH-START seen
 #   USEC begin NAME CPU | end NAME CPU   a phase marker
 #   USEC result NAME VALUE...       RESULT line
 #   USEC failed NAME WHY...         FAILED line (the guest says a phase failed)
 #   USEC config ...                 CONFIG line
-#   USEC end                        BENCH-END seen
+#   USEC bench-end                  BENCH-END seen
 #   USEC timeout                    no marker within the allowed time; CMD killed
 #   USEC eof                        CMD closed its output before BENCH-END
 #   USEC eof                        (after end) CMD exited by itself
@@ -113,7 +113,7 @@ while :; do
 		marker=1
 		if [[ $line =~ BENCH-START ]]; then
 			sample_cpu
-			event start "$cpu"
+			event bench-start "$cpu"
 		elif [[ $line =~ PHASE\ ([A-Za-z0-9_]+)\ (begin|end) ]]; then
 			sample_cpu
 			event "${BASH_REMATCH[2]}" "${BASH_REMATCH[1]}" "$cpu"
@@ -124,7 +124,7 @@ while :; do
 		elif [[ $line =~ CONFIG\ (.*) ]]; then
 			event config "${BASH_REMATCH[1]}"
 		elif [[ $line =~ BENCH-END ]]; then
-			event end
+			event bench-end
 			finished=1
 			break
 		else
