@@ -48,7 +48,9 @@ static uint64_t tsc_of(const struct cpu_state *s)
     return s->gpr[REG_EAX] | ((uint64_t)s->gpr[REG_EDX] << 32);
 }
 
-/* 1: inc eax / jmp 1b  - two instructions per round, forever */
+/* 1: inc eax / jmp 1b  - two instructions per round, forever.  Deadlines
+ * below fall on even counts: the jump ends a block, so an engine that runs
+ * blocks stops there exactly too. */
 static const uint8_t prog_loop[] = { 0x40, 0xeb, 0xfd };
 
 static void test_now_from_instruction_count(void **st)
@@ -182,20 +184,25 @@ static void sleep_ms(unsigned ms)
         ;
 }
 
+/* jmp $+2 x3 / rdtsc / hlt.  The jumps end blocks: an engine that runs
+ * straight-line code as blocks sees the deadline only between them. */
+static const uint8_t prog_jumps_rdtsc[] = { 0xeb, 0x00, 0xeb, 0x00, 0xeb, 0x00, 0x0f, 0x31, 0xf4 };
+
 static void test_tsc_ignores_host_time(void **st)
 {
     (void)st;
     struct guest *g = guest_new();
-    put_bytes(g, 0x1000, prog_rdtsc, sizeof(prog_rdtsc));
+    put_bytes(g, 0x1000, prog_jumps_rdtsc, sizeof(prog_jumps_rdtsc));
     flat32_at(g, 0x1000);
     set_time(g, 10000, 0);
-    soft_engine_ops.set_deadline(g->e, 30);             /* stop after 3 nops */
+    soft_engine_ops.set_deadline(g->e, 30);             /* stop after the 3 jumps */
     assert_int_equal(run(g), EXIT_KICKED);
+    assert_int_equal(retired(g), 3);
     sleep_ms(30);                                       /* the host's time moves on */
     soft_engine_ops.set_deadline(g->e, UINT64_MAX);
     assert_int_equal(run(g), EXIT_HLT);
     struct cpu_state s = state(g);
-    assert_int_equal(tsc_of(&s), 70);
+    assert_int_equal(tsc_of(&s), 30);
     guest_free(g);
 }
 
