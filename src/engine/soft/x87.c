@@ -409,6 +409,8 @@ static bool convert_out(struct x87_state *f, enum x87_hop op, uint8_t *out, unsi
 static void store_mem(struct x87_op *o, enum x87_hop op, unsigned n, bool pop_after)
 {
     uint8_t buf[10];
+    /* The destination's #PF/#GP comes before any x87 exception (as on the host). */
+    cpu_check_write(o->c, o->i->seg, mem_off(o, 0), n);
     if (!convert_out(&o->f, op, buf, n))
         return;
     x87_write_bytes(o, buf, n);
@@ -420,6 +422,7 @@ static void fstp_m80(struct x87_op *o)
 {
     struct x87_state *f = &o->f;
     long double v;
+    cpu_check_write(o->c, o->i->seg, mem_off(o, 0), 10);
     if (empty(f, 0)) {
         if (!stack_underflow(f))
             return;
