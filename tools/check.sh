@@ -85,6 +85,21 @@ else
     fail_suite "guest programs: tests/guest/run.sh or build/morph missing"
 fi
 
+echo "== differential fuzzer (host CPU as the oracle)"
+# Regression vectors plus a fixed-seed slice; counted as one test, since a
+# sequence count would drown every other figure.
+tests/fuzz/run.sh >"$LOGS/fuzz.log" 2>&1
+rc=$?
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/fuzz.log" | tail -n 1)
+grep -E '^vectors:' "$LOGS/fuzz.log" | tail -n 1 | sed 's/^/      /'
+if ((rc == 0)) && [[ $line == *", 0 failed" ]]; then
+    passed=$((passed + 1))
+    echo "      fuzz: $line"
+else
+    grep -E '^(FAIL|DIVERGE)' "$LOGS/fuzz.log" | head -n 20
+    fail_suite "fuzz: ${line:-no summary} (exit status $rc, log: $LOGS/fuzz.log)"
+fi
+
 echo "== system tests"
 for s in tests/system/*.sh; do
     name=$(basename "$s" .sh)
