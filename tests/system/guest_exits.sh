@@ -12,7 +12,7 @@ if [[ ! -x $MORPH ]]; then
 fi
 
 # Build the little guests: nasm + ld, loaded at 1 MiB.
-for g in triple_fault unknown_insn halt_cli echo; do
+for g in triple_fault unknown_insn halt_cli echo pit_sleep; do
     if ! nasm -f elf32 -o "$WORK/$g.o" "$ROOT/tests/system/guests/$g.asm" ||
        ! ld -m elf_i386 -Ttext-segment=0x100000 -e _start -o "$WORK/$g.elf" "$WORK/$g.o"; then
         fail "build $g" "nasm/ld failed"
@@ -47,6 +47,23 @@ if ((RC == 0)) && [[ $ERR == *"guest instructions"* && $ERR == *"exit io   out  
     pass "--stats and --trace exits"
 else
     fail "--stats and --trace exits" "status $RC, stderr: $ERR"
+fi
+
+# Guest time while halted: 50 PIT ticks at 100 Hz slept in HLT take half a
+# second of guest time, nearly all of it idle, and as much wall time.
+t0=$(date +%s%N)
+run_morph run --kernel "$WORK/pit_sleep.elf" --debug-exit --stats
+wall_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+if [[ $ERR =~ guest\ time\ ([0-9.]+)\ s\ \(([0-9.]+)\ s\ of\ it\ halted ]]; then
+    guest=${BASH_REMATCH[1]} idle=${BASH_REMATCH[2]}
+else
+    guest=none idle=none
+fi
+if ((RC == 1)) && [[ $guest == 0.5* && ( $idle == 0.4[5-9]* || $idle == 0.5* ) ]] && ((wall_ms >= 450)); then
+    pass "a halted guest's time follows the wall clock (guest $guest s, idle $idle s, wall $wall_ms ms)"
+else
+    fail "a halted guest's time follows the wall clock" \
+        "status $RC, guest $guest s, idle $idle s, wall $wall_ms ms, stderr: $ERR"
 fi
 
 # Console input: text, then '!' to end through debug-exit.
