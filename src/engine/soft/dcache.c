@@ -12,7 +12,10 @@
  * its own page), so pages are only retired and freed at dcache_reclaim,
  * which the run loop calls between instructions.  Slots live in chunks that
  * never move, so pointers to cached insns stay valid until their page is
- * reclaimed (the engine's fetch cache relies on it). */
+ * reclaimed (the engine's fetch cache relies on it).
+ *
+ * A page also holds the blocks (straight-line runs of its insns, copied)
+ * that start in it; they are retired and freed with the page. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,11 +33,15 @@ struct dslot {
 #define CHUNK_SLOTS 64u
 #define MAX_PAGE_SLOTS 0xffffu
 
+#define BLOCK_BUCKETS 32u
+
 struct dpage {
     uint32_t pfn;
+    struct block *blocks[BLOCK_BUCKETS];   /* by first-byte offset */
     struct dpage *next;          /* hash chain, or the retired list */
     struct dslot **chunk;        /* chunks of CHUNK_SLOTS slots */
     unsigned n, nchunks;
+    unsigned block_insns;        /* insns held in blocks (counted in total_slots) */
     uint32_t code_blocks;        /* bit b: bytes [128b, 128b+127] hold decoded code */
     uint16_t idx[4096];          /* slot index + 1 for each byte offset; 0: none */
 };
@@ -54,6 +61,13 @@ struct dcache *dcache_create(void)
 
 static void page_free(struct dpage *p)
 {
+    for (unsigned b = 0; b < BLOCK_BUCKETS; b++) {
+        while (p->blocks[b]) {
+            struct block *k = p->blocks[b];
+            p->blocks[b] = k->next;
+            free(k);
+        }
+    }
     for (unsigned k = 0; k < p->nchunks; k++)
         free(p->chunk[k]);
     free(p->chunk);
@@ -155,7 +169,7 @@ void dcache_invalidate_page(struct dcache *d, uint32_t pfn)
     if (!p)
         return;
     *pp = p->next;
-    d->total_slots -= p->n;
+    d->total_slots -= p->n + p->block_insns;
     p->next = d->retired;
     d->retired = p;
     if (d->last == p)
@@ -205,4 +219,54 @@ const struct insn *dcache_insert(struct dcache *d, uint32_t phys, bool code32,
         p->code_blocks |= 1u << b;
     d->total_slots++;
     return &s->insn;
+}
+
+bool dcache_reserve(struct dcache *d, unsigned slots)
+{
+    if (d->total_slots + slots < MAX_TOTAL_SLOTS)
+        return false;
+    dcache_invalidate_all(d);
+    return true;
+}
+
+static unsigned block_bucket(uint32_t phys)
+{
+    return (phys ^ (phys >> 5)) % BLOCK_BUCKETS;
+}
+
+const struct block *dcache_block_lookup(struct dcache *d, uint32_t phys, bool code32)
+{
+    struct dpage *p = page_find(d, phys >> 12);
+    if (!p)
+        return NULL;
+    for (const struct block *b = p->blocks[block_bucket(phys)]; b; b = b->next) {
+        if (b->phys == phys && b->code32 == code32)
+            return b;
+    }
+    return NULL;
+}
+
+const struct block *dcache_block_insert(struct dcache *d, uint32_t phys, bool code32,
+                                        const struct insn *insns, unsigned n)
+{
+    struct dpage *p = page_find(d, phys >> 12);
+    if (!p || n == 0)
+        return NULL;
+    struct block *b = malloc(sizeof(*b) + n * sizeof(struct insn));
+    if (!b)
+        return NULL;
+    b->phys = phys;
+    b->code32 = code32;
+    b->n = (uint16_t)n;
+    b->bytes = 0;
+    for (unsigned k = 0; k < n; k++) {
+        b->insn[k] = insns[k];
+        b->bytes = (uint16_t)(b->bytes + insns[k].len);
+    }
+    unsigned h = block_bucket(phys);
+    b->next = p->blocks[h];
+    p->blocks[h] = b;
+    p->block_insns += n;
+    d->total_slots += n;
+    return b;
 }

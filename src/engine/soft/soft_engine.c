@@ -2,12 +2,13 @@
  * the run loop, instruction fetch through the decoded-instruction cache,
  * event delivery at instruction boundaries, exits, traces.
  *
- * The run loop: at each instruction boundary it delivers pending events
+ * The run loop: at each block boundary it delivers pending events
  * (exception from the state map, NMI, an injected interrupt), honours the
- * interrupt shadow, returns for an interrupt window, a kick or HLT; then it
- * fetches (TLB lookup of CS:EIP, decoded-instruction cache by guest-physical
- * address), sets insn_eip and the next EIP and calls the handler.  Faults
- * and exits longjmp back here (see cpu.h). */
+ * interrupt shadow, returns for an interrupt window, a kick, the deadline or
+ * HLT; then it finds the block at CS:EIP (block table by linear address, else
+ * TLB and the decoded-instruction cache by guest-physical address) and runs
+ * its instructions back to back, setting insn_eip and the next EIP for each
+ * (see "blocks" below).  Faults and exits longjmp back here (see cpu.h). */
 #include <capstone/capstone.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -271,6 +272,227 @@ static bool boundary_quiet(const struct cpu *c)
              vtime_due(&c->engine->vt, c->stats.instructions));
 }
 
+/* Run one fetched instruction with every per-instruction rule: the STI
+ * shadow, TF single-step, HLT.  Returns EXIT_NONE to go on. */
+static inline enum exit_reason exec_checked(struct soft_engine *se, const struct insn *i)
+{
+    struct cpu *c = &se->cpu;
+    uint32_t before = c->eflags_rest;
+    uint32_t next = c->insn_eip + i->len;
+    c->s.eip = c->code32 ? next : (next & 0xffffu);
+    c->log.pos = 0;
+    i->exec(c, i);
+    /* completed */
+    c->log.count = 0;
+    c->log.pos = 0;
+    c->stats.instructions++;
+    if (~before & c->eflags_rest & EFL_IF)
+        c->s.events.interrupt_shadow = 1;     /* STI (and POPF/IRET) */
+    if (__builtin_expect(before & EFL_TF, 0)) {
+        c->s.dr[6] |= 0x4000u;                /* DR6.BS */
+        c->insn_eip = c->s.eip;
+        c->s.events.exception_pending = true;
+        c->s.events.exception_vector = EXC_DB;
+        c->s.events.exception_has_error = false;
+    }
+    if (__builtin_expect(c->after_insn, 0)) {
+        uint32_t a = c->after_insn;
+        c->after_insn = 0;
+        if (a & AFTER_HLT)
+            return end_run(c, EXIT_HLT);
+    }
+    return EXIT_NONE;
+}
+
+/* One instruction through the fetch cache (single-step, traces, code that
+ * a block cannot hold). */
+static enum exit_reason step_one(struct soft_engine *se)
+{
+    struct cpu *c = &se->cpu;
+    c->insn_eip = c->s.eip;
+    const struct insn *i = fetch(se);
+    if (__builtin_expect(c->trace & TRACE_INSNS, 0) && se->traced < c->trace_insn_limit) {
+        se->traced++;
+        trace_insn(se, i);
+    }
+    return exec_checked(se, i);
+}
+
+/* ---- blocks ----
+ * A block is a run of instructions executed back to back with only the
+ * checks each one needs: its address (insn_eip, for precise faults), its
+ * completion (replay log, instruction count), and whether it left the
+ * straight line (EIP not at the next instruction) or changed decoded code
+ * or paging (the fetch generation moved: self-modifying code, TLB flush).
+ * Events (interrupts, kicks, the deadline) are seen between blocks.
+ *
+ * Only "plain" instructions may be followed by another in the same block:
+ * ones that cannot change CS, the CPU mode, CPL, paging, IF, TF or the
+ * interrupt shadow, and cannot halt.  Any other instruction ends its block
+ * and runs with every per-instruction rule (exec_checked).  A block also
+ * ends after an unconditional near transfer (nothing after it is reached
+ * in line), before an instruction that crosses the page, and at
+ * BLOCK_MAX_INSNS. */
+enum { INSN_ENDS_BLOCK = 0, INSN_PLAIN = 1, INSN_PLAIN_LAST = 2 };
+
+static const uint8_t insn_kind[512] = {
+    /* ALU rows, BCD adjusts, PUSH sreg, POP ES/DS (not SS) */
+    [0x00 ... 0x07] = INSN_PLAIN, [0x08 ... 0x0e] = INSN_PLAIN,
+    [0x10 ... 0x16] = INSN_PLAIN, [0x18 ... 0x1f] = INSN_PLAIN,
+    [0x20 ... 0x25] = INSN_PLAIN, [0x27 ... 0x2d] = INSN_PLAIN, [0x2f] = INSN_PLAIN,
+    [0x30 ... 0x35] = INSN_PLAIN, [0x37 ... 0x3d] = INSN_PLAIN, [0x3f] = INSN_PLAIN,
+    /* INC/DEC/PUSH/POP r, PUSHA/POPA, BOUND, ARPL, PUSH imm, IMUL */
+    [0x40 ... 0x63] = INSN_PLAIN, [0x68 ... 0x6b] = INSN_PLAIN,
+    /* Jcc (a taken jump leaves the line: checked by EIP) */
+    [0x70 ... 0x7f] = INSN_PLAIN,
+    /* group 1, TEST, XCHG, MOV, MOV Ew,Sw, LEA; POP Ev; NOP/XCHG/CBW/CWD */
+    [0x80 ... 0x8d] = INSN_PLAIN, [0x8f ... 0x99] = INSN_PLAIN,
+    /* FWAIT, PUSHF, SAHF, LAHF, MOV moffs, string ops, TEST, MOV imm */
+    [0x9b] = INSN_PLAIN, [0x9c] = INSN_PLAIN, [0x9e ... 0xbf] = INSN_PLAIN,
+    /* shifts, RET, LES/LDS, MOV Ev,imm, ENTER/LEAVE */
+    [0xc0 ... 0xc1] = INSN_PLAIN, [0xc2 ... 0xc3] = INSN_PLAIN_LAST,
+    [0xc4 ... 0xc9] = INSN_PLAIN,
+    /* shifts, AAM/AAD/SALC/XLAT, x87, LOOP/JCXZ */
+    [0xd0 ... 0xe3] = INSN_PLAIN,
+    [0xe8 ... 0xe9] = INSN_PLAIN_LAST, [0xeb] = INSN_PLAIN_LAST,
+    /* CMC, group 3, CLC/STC/CLI (IF 1->0 needs no check), CLD/STD, group 4 */
+    [0xf5 ... 0xfa] = INSN_PLAIN, [0xfc ... 0xfe] = INSN_PLAIN,
+    /* 0F map: hint NOPs, RDTSC, CMOVcc, Jcc, SETcc, PUSH/POP FS/GS, BT*,
+     * SHLD/SHRD, fences, IMUL, CMPXCHG, LFS/LGS, MOVZX/MOVSX, BSF/BSR,
+     * XADD, CMPXCHG8B, BSWAP */
+    [0x10d] = INSN_PLAIN, [0x118 ... 0x11f] = INSN_PLAIN, [0x131] = INSN_PLAIN,
+    [0x140 ... 0x14f] = INSN_PLAIN, [0x180 ... 0x19f] = INSN_PLAIN,
+    [0x1a0 ... 0x1a1] = INSN_PLAIN, [0x1a3 ... 0x1a5] = INSN_PLAIN,
+    [0x1a8 ... 0x1b1] = INSN_PLAIN, [0x1b3 ... 0x1c1] = INSN_PLAIN,
+    [0x1c7 ... 0x1cf] = INSN_PLAIN,
+};
+
+static unsigned insn_block_kind(const struct insn *i)
+{
+    if (i->opcode == 0xff) {
+        /* INC, DEC, PUSH plain; CALL/JMP near end the line; far forms end the block */
+        static const uint8_t grp5[8] = { INSN_PLAIN, INSN_PLAIN, INSN_PLAIN_LAST, INSN_ENDS_BLOCK,
+                                         INSN_PLAIN_LAST, INSN_ENDS_BLOCK, INSN_PLAIN, INSN_ENDS_BLOCK };
+        return grp5[i->reg & 7];
+    }
+    return insn_kind[i->opcode & 0x1ff];
+}
+
+/* Decode the block starting at guest-physical phys (host bytes of its page
+ * at page) for code32.  NULL if not even its first insn can be held. */
+static const struct block *block_build(struct soft_engine *se, uint32_t phys, const uint8_t *page)
+{
+    struct cpu *c = &se->cpu;
+    struct dcache *d = se->dcache;
+    bool code32 = c->code32;
+    if (dcache_reserve(d, 2 * BLOCK_MAX_INSNS))
+        soft_engine_fetch_flush(c);
+    struct insn buf[BLOCK_MAX_INSNS];
+    unsigned n = 0, off = phys & 0xfffu;
+    uint32_t page_phys = phys & ~0xfffu;
+    while (n < BLOCK_MAX_INSNS && off < 0x1000u) {
+        const struct insn *i = dcache_lookup(d, page_phys | off, code32);
+        if (!i) {
+            struct insn tmp;
+            unsigned avail = 0x1000u - off;
+            if (decode_insn(&tmp, page + off, avail < 15 ? avail : 15, code32) != DECODE_OK)
+                break;                 /* crosses the page, or will fault: run it alone */
+            bool new_page;
+            i = dcache_insert(d, page_phys | off, code32, &tmp, &new_page);
+            if (new_page) {
+                mmu_protect_code(c, phys >> 12);
+                soft_engine_fetch_flush(c);
+            }
+            if (!i)
+                break;
+        }
+        buf[n++] = *i;
+        off += i->len;
+        if (insn_block_kind(i) != INSN_PLAIN)
+            break;
+    }
+    return n ? dcache_block_insert(d, phys, code32, buf, n) : NULL;
+}
+
+static inline uint64_t block_key(const struct soft_engine *se, uint32_t lin)
+{
+    const struct cpu *c = &se->cpu;
+    return lin | ((uint64_t)(c->code32 | ((c->cpl == 3) << 1)) << 32) | (se->fetch_gen << 34);
+}
+
+static inline struct block_entry *block_slot(struct soft_engine *se, uint32_t lin)
+{
+    return &se->blocks[(lin ^ (lin >> BLOCK_TABLE_BITS)) & (BLOCK_TABLE_SIZE - 1)];
+}
+
+/* The block at linear lin (the current CS:EIP), or NULL when the
+ * instruction there must run alone (it crosses a page, does not decode, or
+ * is not in RAM/ROM): step_one then does the right thing, faults included. */
+static const struct block *block_find_slow(struct soft_engine *se, uint32_t lin)
+{
+    struct cpu *c = &se->cpu;
+    bool user = c->cpl == 3;
+    struct tlb_entry *e = &(user ? c->tlb.user : c->tlb.sup)[(lin >> 12) & (TLB_SIZE - 1)];
+    if (e->read_tag != (lin & ~0xfffu)) {
+        mmu_translate(c, lin, false, user);   /* #PF here is the fetch's */
+        if (!e->host_base || e->read_tag != (lin & ~0xfffu))
+            return NULL;
+    }
+    uint32_t phys = e->phys | (lin & 0xfffu);
+    const struct block *b = dcache_block_lookup(se->dcache, phys, c->code32);
+    if (!b) {
+        b = block_build(se, phys, e->host_base);
+        if (!b)
+            return NULL;
+    }
+    struct block_entry *be = block_slot(se, lin);
+    be->key = block_key(se, lin);     /* the generation after any flush above */
+    be->b = b;
+    return b;
+}
+
+static inline const struct block *block_find(struct soft_engine *se)
+{
+    struct cpu *c = &se->cpu;
+    uint32_t lin = c->s.seg[SEG_CS].base + c->s.eip;
+    const struct block_entry *be = block_slot(se, lin);
+    if (__builtin_expect(be->key == block_key(se, lin), 1))
+        return be->b;
+    return block_find_slow(se, lin);
+}
+
+/* Run block b from the current EIP (its first insn). */
+static inline enum exit_reason run_block(struct soft_engine *se, const struct block *b)
+{
+    struct cpu *c = &se->cpu;
+    uint32_t eip = c->s.eip;
+    const struct insn *i = b->insn, *last = b->insn + b->n - 1;
+    uint64_t gen = se->fetch_gen;
+    c->log.pos = 0;
+    for (; i < last; i++) {
+        c->insn_eip = eip;
+        eip += i->len;
+        c->s.eip = eip;
+        i->exec(c, i);
+        c->log.count = 0;
+        c->log.pos = 0;
+        c->stats.instructions++;
+        if (__builtin_expect((c->s.eip != eip) | (se->fetch_gen != gen), 0))
+            return EXIT_NONE;
+    }
+    c->insn_eip = eip;
+    return exec_checked(se, last);
+}
+
+/* May block b run from EIP as one piece?  Its bytes must lie inside CS
+ * (a fetch beyond the limit faults at that instruction) and, for 16-bit
+ * code, not wrap IP. */
+static inline bool block_fits(const struct cpu *c, const struct block *b)
+{
+    uint64_t end = (uint64_t)c->s.eip + b->bytes - 1;
+    return end <= c->s.seg[SEG_CS].limit && (c->code32 || end <= 0xffffu);
+}
+
 static enum exit_reason execute(struct soft_engine *se)
 {
     struct cpu *c = &se->cpu;
@@ -280,44 +502,36 @@ static enum exit_reason execute(struct soft_engine *se)
             dcache_reclaim(se->dcache);
             if (se->fetch_gen == FETCH_GEN_LIMIT) {
                 memset(se->fetch, 0, sizeof(se->fetch));
+                memset(se->blocks, 0, sizeof(se->blocks));
                 se->fetch_gen = 1;
             }
         }
+        /* One instruction alone where the next boundary must be seen
+         * exactly: after an interrupt shadow (the window opens one
+         * instruction later), under TF or an instruction trace. */
+        bool alone = (c->eflags_rest & EFL_TF) | (c->trace & TRACE_INSNS);
         if (!boundary_quiet(c)) {
+            alone |= c->s.events.interrupt_shadow;
             enum exit_reason r = boundary_events(se);
             if (r != EXIT_NONE)
                 return r;
         }
         c->insn_eip = c->s.eip;
-        const struct insn *i = fetch(se);
-        if (__builtin_expect(c->trace & TRACE_INSNS, 0) && se->traced < c->trace_insn_limit) {
-            se->traced++;
-            trace_insn(se, i);
+        enum exit_reason r;
+        if (__builtin_expect(alone, 0)) {
+            r = step_one(se);
+        } else {
+            const struct block *b = block_find(se);
+            /* The deadline is an exact instruction count: a block that
+             * would pass it runs one instruction at a time. */
+            if (__builtin_expect(b && block_fits(c, b) &&
+                                 c->stats.instructions + b->n <= se->vt.deadline_insns, 1))
+                r = run_block(se, b);
+            else
+                r = step_one(se);
         }
-        uint32_t before = c->eflags_rest;
-        uint32_t next = c->insn_eip + i->len;
-        c->s.eip = c->code32 ? next : (next & 0xffffu);
-        c->log.pos = 0;
-        i->exec(c, i);
-        /* completed */
-        c->log.count = 0;
-        c->log.pos = 0;
-        c->stats.instructions++;
-        if (~before & c->eflags_rest & EFL_IF)
-            c->s.events.interrupt_shadow = 1;     /* STI (and POPF/IRET) */
-        if (__builtin_expect(before & EFL_TF, 0)) {
-            c->s.dr[6] |= 0x4000u;                /* DR6.BS */
-            c->insn_eip = c->s.eip;
-            c->s.events.exception_pending = true;
-            c->s.events.exception_vector = EXC_DB;
-            c->s.events.exception_has_error = false;
-        }
-        if (__builtin_expect(c->after_insn, 0)) {
-            uint32_t a = c->after_insn;
-            c->after_insn = 0;
-            if (a & AFTER_HLT)
-                return end_run(c, EXIT_HLT);
-        }
+        if (r != EXIT_NONE)
+            return r;
     }
 }
 

@@ -95,6 +95,31 @@ bool dcache_write_hits_code(struct dcache *d, uint32_t phys, uint32_t len);
 void dcache_invalidate_page(struct dcache *d, uint32_t pfn);
 void dcache_invalidate_all(struct dcache *d);
 void dcache_reclaim(struct dcache *d);
+/* Make room for `slots` more insns: drops the whole cache (returns true)
+ * when it would pass its limit, so a block being built never sees its
+ * first insns dropped by its later ones. */
+bool dcache_reserve(struct dcache *d, unsigned slots);
+
+/* A block: a straight-line run of decoded instructions inside one
+ * guest-physical page (see soft_engine.c for what ends one).  Held by the
+ * page of its first byte in the dcache and retired with it, so it lives
+ * exactly as long as the decoded insns it copies. */
+#define BLOCK_MAX_INSNS 32u
+struct block {
+    struct block *next;              /* the page's hash chain */
+    uint32_t phys;                   /* guest-physical address of the first insn */
+    uint16_t n;                      /* instructions, >= 1 */
+    uint16_t bytes;                  /* their total length */
+    bool code32;
+    struct insn insn[];              /* copies, in order */
+};
+/* The block decoded for code32 at phys, or NULL. */
+const struct block *dcache_block_lookup(struct dcache *d, uint32_t phys, bool code32);
+/* Store a block of n insns (each already inserted with dcache_insert, so
+ * its bytes are write-tracked) in the page of phys; NULL if the page holds
+ * no decoded code or memory is short. */
+const struct block *dcache_block_insert(struct dcache *d, uint32_t phys, bool code32,
+                                        const struct insn *insns, unsigned n);
 
 /* ---- soft_engine.c ---- */
 /* Fetch cache: linear EIP (with CPL-3 and code32 bits) -> a copy of the
@@ -108,10 +133,20 @@ struct fetch_entry {
     struct insn insn;                /* a copy: one cache line with the key */
 };
 
+/* Block table: linear address of a block's first insn (with the same mode
+ * and generation bits as the fetch cache) -> the block. */
+#define BLOCK_TABLE_BITS 12u
+#define BLOCK_TABLE_SIZE (1u << BLOCK_TABLE_BITS)
+struct block_entry {
+    uint64_t key;
+    const struct block *b;
+};
+
 struct soft_engine {
     struct cpu cpu;
     uint64_t fetch_gen;
     bool reclaim_needed;             /* dcache_reclaim or a fetch-cache reset is due */
+    struct block_entry blocks[BLOCK_TABLE_SIZE];
     struct fetch_entry fetch[FETCH_CACHE_SIZE];
     struct dcache *dcache;
     bool shutdown;                   /* triple fault happened: run keeps returning it */
