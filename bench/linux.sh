@@ -93,7 +93,10 @@ need_pkg() {
 need_pkg 'command -v cpio' cpio
 need_pkg 'command -v gzip' gzip
 need_pkg 'command -v gcc' gcc
-need_pkg 'echo "int main(void){return 0;}" | gcc -m32 -static -x c - -o /dev/null' gcc-multilib
+probe=$(mktemp)
+# shellcheck disable=SC2016 # expanded by the eval in need_pkg
+need_pkg 'echo "int main(void){return 0;}" | gcc -m32 -static -x c - -o "$probe"' gcc-multilib
+rm -f "$probe"
 [[ $only == morph || -n $report ]] || need_pkg 'command -v qemu-system-i386' qemu-system-x86
 
 # --- the guest: default kernel + our initramfs --------------------------------
