@@ -269,6 +269,19 @@ for run in "${all_runs[@]}"; do
 	((sc > 0)) && cr[$run,total]=$sc
 done
 
+# A marker that reaches the host late (the guest's console output held up
+# somewhere) makes a phase look shorter than the guest's own clock says; the
+# guest's clock never runs faster than the host's, so such a phase is noted.
+stalls=()
+for run in "${all_runs[@]}"; do
+	while read -r p w g; do
+		stalls+=("$run $p: the console delivered its markers $(secs "$w") s apart, the guest's clock says ${g} s")
+	done < <(awk '$2 == "begin" { b[$3] = $1; gb[$3] = $5 }
+		$2 == "end" && ($3 in b) && $5 != "-" && gb[$3] != "-" && $5 != "" {
+			w = $1 - b[$3]; g = $5 - gb[$3]
+			if (g * 1e6 > 1.25 * w + 200000) printf "%s %d %.2f\n", $3, w, g }' "$out/$run.events")
+done
+
 # t[VMM,KEY], c[VMM,KEY]: the median over that VMM's runs that got there
 # (one odd stall of the console, or of the host, does not move it).
 declare -A t c
@@ -363,6 +376,12 @@ row "boot to BENCH-START" boot
 row "(data generation)" gen
 for p in "${PHASES[@]}"; do row "$p" "$p"; done
 row "all six phases" total
+
+if [[ ${#stalls[@]} -gt 0 ]]; then
+	echo
+	echo "warning: markers that arrived late (that phase's time is wrong in that run; --runs 3 gives medians):"
+	printf '  %s\n' "${stalls[@]}"
+fi
 
 # How each run ended.
 echo

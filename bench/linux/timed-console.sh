@@ -9,7 +9,8 @@
 # a line, times in microseconds since CMD was started:
 #
 #   USEC bench-start CPU            BENCH-START seen
-#   USEC begin NAME CPU | end NAME CPU   a phase marker
+#   USEC begin NAME CPU UP | end NAME CPU UP   a phase marker (UP: the
+#                                   guest's uptime in it, or -)
 #   USEC result NAME VALUE...       RESULT line
 #   USEC failed NAME WHY...         FAILED line (the guest says a phase failed)
 #   USEC config ...                 CONFIG line
@@ -114,9 +115,9 @@ while :; do
 		if [[ $line =~ BENCH-START ]]; then
 			sample_cpu
 			event bench-start "$cpu"
-		elif [[ $line =~ PHASE\ ([A-Za-z0-9_]+)\ (begin|end) ]]; then
+		elif [[ $line =~ PHASE\ ([A-Za-z0-9_]+)\ (begin|end)(\ ([0-9]+\.[0-9]+))? ]]; then
 			sample_cpu
-			event "${BASH_REMATCH[2]}" "${BASH_REMATCH[1]}" "$cpu"
+			event "${BASH_REMATCH[2]}" "${BASH_REMATCH[1]}" "$cpu" "${BASH_REMATCH[4]:--}"
 		elif [[ $line =~ RESULT\ ([A-Za-z0-9_]+)\ ?(.*) ]]; then
 			event result "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
 		elif [[ $line =~ FAILED\ (.*) ]]; then
