@@ -146,7 +146,8 @@ build_initramfs() {
 	echo "$recipe" >"$bench_dir/recipe"
 }
 
-if [[ ! -f $bench_initrd || ! -x $workload || $(cat "$bench_dir/recipe" 2>/dev/null) != "$recipe" ]]; then
+if [[ ! -f $bench_initrd || ! -x $workload ]] ||
+	[[ -z $report && $(cat "$bench_dir/recipe" 2>/dev/null) != "$recipe" ]]; then
 	build_initramfs
 fi
 
@@ -167,6 +168,16 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 out=${keep:-$work}
 mkdir -p "$out"
+
+# Private copies: every run of this invocation boots the same files even if
+# another one rebuilds the cache or someone rebuilds build/morph meanwhile.
+cp "$bench_initrd" "$work/initramfs.cpio.gz"
+cp "$workload" "$work/workload"
+bench_initrd=$work/initramfs.cpio.gz workload=$work/workload
+if [[ -n $morph ]]; then
+	cp "$morph" "$work/morph"
+	morph=$work/morph
+fi
 
 # Every run leaves OUT/VMM.N.console and OUT/VMM.N.events; a "run" below is
 # the VMM.N name.
@@ -350,7 +361,7 @@ ratio() {
 echo
 echo "morph Linux benchmark ($(date -u '+%F %T') UTC, $(nproc) CPUs, $(uname -m), load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "kernel:  $KERNEL"
-echo "initrd:  $bench_initrd"
+echo "initrd:  $cache/bench/initramfs.cpio.gz"
 echo "append:  $append"
 echo "sizes:   ${cfg:-unknown (no guest reached BENCH-START)}"
 ran qemu && echo "qemu:    $(qemu-system-i386 --version | head -1)"
