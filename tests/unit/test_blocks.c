@@ -3,7 +3,8 @@
  * instruction at a time - self-modifying code inside the running block,
  * precise faults and instruction counts in the middle of a block, an
  * instruction crossing a page in a straight line, a CS limit inside a
- * block, and a block left by a taken branch. */
+ * block, a block left by a taken branch, and a store into an instruction
+ * that crosses a page (held by the fetch cache). */
 #include "soft_test_util.h"
 #include "engine/cpu_state.h"
 
@@ -155,6 +156,28 @@ static void test_instruction_across_a_page_in_line(void **st)
     guest_free(g);
 }
 
+/* L: mov eax,0x12345678 (0x1ffe-0x2002, across the page) / test ebx,ebx /
+ * jnz done / inc ebx / mov byte [0x1fff],0x99 / jmp L / done: hlt
+ * The second run of the crossing insn must see its rewritten first
+ * immediate byte (the only code in its 128-byte block of the first page). */
+static void test_store_into_an_insn_across_a_page(void **st)
+{
+    (void)st;
+    struct guest *g = guest_new();
+    static const uint8_t code[] = {
+        0xb8, 0x78, 0x56, 0x34, 0x12, 0x85, 0xdb, 0x75, 0x0a, 0x43,
+        0xc6, 0x05, 0xff, 0x1f, 0x00, 0x00, 0x99, 0xeb, 0xed, 0xf4
+    };
+    put_bytes(g, 0x1ffe, code, sizeof(code));
+    flat32_at(g, 0x1ffe);
+    assert_int_equal(run(g), EXIT_HLT);
+    struct cpu_state s = state(g);
+    assert_int_equal(s.gpr[REG_EAX], 0x12345699u);
+    assert_int_equal(s.gpr[REG_EBX], 1);
+    assert_int_equal(s.eip, 0x2012);
+    guest_free(g);
+}
+
 /* mov ecx,3 / L: dec ecx / jnz L (taken twice: the block is left in the
  * middle of its line) / mov ebx,ecx / jmp over / mov ebx,0xbad / over: hlt */
 static const uint8_t prog_branch[] = {
@@ -187,6 +210,7 @@ int main(void)
         cmocka_unit_test(test_cs_limit_inside_a_block),
         cmocka_unit_test(test_instruction_across_a_page_in_line),
         cmocka_unit_test(test_taken_branches_leave_the_block),
+        cmocka_unit_test(test_store_into_an_insn_across_a_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -176,6 +176,33 @@ void dcache_invalidate_page(struct dcache *d, uint32_t pfn)
         d->last = NULL;
 }
 
+/* The page of pfn, created (holding no code yet) if new; NULL if out of memory. */
+static struct dpage *page_get(struct dcache *d, uint32_t pfn, bool *new_page)
+{
+    struct dpage *p = page_find(d, pfn);
+    if (p)
+        return p;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->pfn = pfn;
+    p->next = d->bucket[pfn % PAGE_BUCKETS];
+    d->bucket[pfn % PAGE_BUCKETS] = p;
+    d->code_bits[(pfn & 0xfffffu) / 64] |= 1ull << (pfn % 64);
+    d->last = p;
+    *new_page = true;
+    return p;
+}
+
+/* Bytes [phys, phys+len) of page p (clipped at its end) hold decoded code. */
+static void mark_code(struct dpage *p, uint32_t phys, uint32_t len)
+{
+    unsigned off = phys & 0xfffu;
+    unsigned last = off + len - 1 > 0xfffu ? 0xfffu : off + len - 1;
+    for (unsigned b = off >> 7; b <= last >> 7; b++)
+        p->code_blocks |= 1u << b;
+}
+
 const struct insn *dcache_insert(struct dcache *d, uint32_t phys, bool code32,
                                  const struct insn *i, bool *new_page)
 {
@@ -184,19 +211,9 @@ const struct insn *dcache_insert(struct dcache *d, uint32_t phys, bool code32,
         dcache_invalidate_all(d);
         *new_page = true;
     }
-    uint32_t pfn = phys >> 12;
-    struct dpage *p = page_find(d, pfn);
-    if (!p) {
-        p = calloc(1, sizeof(*p));
-        if (!p)
-            return NULL;
-        p->pfn = pfn;
-        p->next = d->bucket[pfn % PAGE_BUCKETS];
-        d->bucket[pfn % PAGE_BUCKETS] = p;
-        d->code_bits[(pfn & 0xfffffu) / 64] |= 1ull << (pfn % 64);
-        d->last = p;
-        *new_page = true;
-    }
+    struct dpage *p = page_get(d, phys >> 12, new_page);
+    if (!p)
+        return NULL;
     if (p->n >= MAX_PAGE_SLOTS)
         return NULL;   /* pathological re-decoding: run uncached */
     if (p->n == p->nchunks * CHUNK_SLOTS) {
@@ -213,12 +230,19 @@ const struct insn *dcache_insert(struct dcache *d, uint32_t phys, bool code32,
     s->code32 = code32;
     s->insn = *i;
     p->idx[phys & 0xfffu] = (uint16_t)p->n;
-    unsigned off = phys & 0xfffu;
-    unsigned last = off + i->len - 1 > 0xfffu ? 0xfffu : off + i->len - 1;
-    for (unsigned b = off >> 7; b <= last >> 7; b++)
-        p->code_blocks |= 1u << b;
+    mark_code(p, phys, i->len);
     d->total_slots++;
     return &s->insn;
+}
+
+bool dcache_track_code(struct dcache *d, uint32_t phys, uint32_t len, bool *new_page)
+{
+    *new_page = false;
+    struct dpage *p = page_get(d, phys >> 12, new_page);
+    if (!p)
+        return false;
+    mark_code(p, phys, len);
+    return true;
 }
 
 bool dcache_reserve(struct dcache *d, unsigned slots)

@@ -124,8 +124,26 @@ __attribute__((noinline, cold)) static void trace_insn(struct soft_engine *se, c
 
 /* ---- fetch ---- */
 
-static const struct insn *decode_uncached_span(struct soft_engine *se, uint32_t lin,
-                                               const uint8_t *host, unsigned avail)
+/* Write-track one part of an insn that crosses a page. */
+static bool track_span_part(struct soft_engine *se, uint32_t phys, uint32_t len)
+{
+    bool new_page;
+    bool ok = dcache_track_code(se->dcache, phys, len, &new_page);
+    if (new_page) {
+        mmu_protect_code(&se->cpu, phys >> 12);
+        soft_engine_fetch_flush(&se->cpu);
+    }
+    return ok;
+}
+
+/* An insn at linear lin (guest-physical phys, host bytes host) that crosses
+ * into the next page after avail bytes.  Not in the dcache (its bytes are
+ * in two pages, found by two translations); both parts are write-tracked
+ * so the fetch cache may hold it by linear address: a write to either part
+ * or a TLB flush moves the fetch generation.  NULL (the insn is in
+ * se->scratch) when tracking failed. */
+static const struct insn *decode_span(struct soft_engine *se, uint32_t lin, uint32_t phys,
+                                      const uint8_t *host, unsigned avail)
 {
     struct cpu *c = &se->cpu;
     uint8_t buf[16];
@@ -139,7 +157,9 @@ static const struct insn *decode_uncached_span(struct soft_engine *se, uint32_t 
     enum decode_status st = decode_insn(se->scratch, buf, 15, c->code32);
     if (st != DECODE_OK)
         cpu_gp(c, 0);
-    return se->scratch;
+    bool ok = track_span_part(se, phys, avail);
+    ok &= track_span_part(se, phys2, se->scratch->len - avail);
+    return ok ? se->scratch : NULL;
 }
 
 static const struct insn *fetch_slow(struct soft_engine *se, uint32_t eip, uint32_t lin);
@@ -193,7 +213,9 @@ static const struct insn *fetch_slow(struct soft_engine *se, uint32_t eip, uint3
                 return se->scratch;
             }
         } else if (st == DECODE_TRUNCATED && avail < 15) {
-            return decode_uncached_span(se, lin, host, avail);   /* never cached */
+            i = decode_span(se, lin, phys, host, avail);
+            if (!i)
+                return se->scratch;
         } else {
             cpu_gp(c, 0);
         }
@@ -440,11 +462,10 @@ static const struct block *block_find_slow(struct soft_engine *se, uint32_t lin)
     }
     uint32_t phys = e->phys | (lin & 0xfffu);
     const struct block *b = dcache_block_lookup(se->dcache, phys, c->code32);
-    if (!b) {
+    if (!b)
         b = block_build(se, phys, e->host_base);
-        if (!b)
-            return NULL;
-    }
+    /* No block (an insn crossing the page): remembered too, until the
+     * generation moves, so the insn goes straight to the fetch cache. */
     struct block_entry *be = block_slot(se, lin);
     be->key = block_key(se, lin);     /* the generation after any flush above */
     be->b = b;

@@ -86,6 +86,10 @@ const struct insn *dcache_lookup(struct dcache *d, uint32_t phys, bool code32);
 const struct insn *dcache_insert(struct dcache *d, uint32_t phys, bool code32,
                                  const struct insn *i, bool *new_page);
 bool dcache_page_has_code(const struct dcache *d, uint32_t pfn);
+/* Write-track bytes [phys, phys+len) of one page as code without caching an
+ * insn there (the parts of an insn that crosses a page, which the fetch
+ * cache holds by linear address).  false if out of memory. */
+bool dcache_track_code(struct dcache *d, uint32_t phys, uint32_t len, bool *new_page);
 /* Does a write of len bytes at phys touch a 128-byte block of its page
  * that holds decoded code? (writes to the data parts of a code page do
  * not drop its decoded instructions) */
