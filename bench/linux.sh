@@ -250,7 +250,7 @@ fi
 # ev RUN KIND [NAME]: "USEC CPU" of the first such event (CPU may be -), or
 # nothing.
 ev() {
-	awk -v k="$2" -v n="${3:-}" '$2 == k && k == "bench-start" { print $1, ($3 == "" ? "-" : $3); exit }
+	awk -v k="$2" -v n="${3:-}" '$2 == k && (k == "bench-start" || k == "first-line") { print $1, ($3 == "" ? "-" : $3); exit }
 		$2 == k && $3 == n { print $1, ($4 == "" ? "-" : $4); exit }' "$out/$1.events"
 }
 result() { sed -n "s/^[0-9]* result $2 //p" "$out/$1.events" | head -n 1; }
@@ -262,6 +262,8 @@ declare -A tr cr
 for run in "${all_runs[@]}"; do
 	read -r tw tc <<<"$(ev "$run" bench-start)"
 	[[ -n ${tw:-} ]] && tr[$run,boot]=$tw && [[ $tc != - ]] && cr[$run,boot]=$tc
+	read -r tw tc <<<"$(ev "$run" first-line)"
+	[[ -n ${tw:-} ]] && tr[$run,first]=$tw && [[ $tc != - ]] && cr[$run,first]=$tc
 	sw=0 sc=0
 	for p in gen "${PHASES[@]}"; do
 		read -r bw bc <<<"$(ev "$run" begin "$p")"
@@ -298,7 +300,7 @@ done
 declare -A t c
 for vmm in "${vmms[@]}"; do
 	ran "$vmm" || continue
-	for key in boot gen "${PHASES[@]}" total; do
+	for key in first boot gen "${PHASES[@]}" total; do
 		for arr in tr cr; do
 			declare -n src=$arr
 			vals=()
@@ -377,12 +379,13 @@ printf "$fmt" "phase" "morph" "qemu tcg" "q/m" "morph" "qemu" "q/m" "check"
 printf "$fmt" "" "wall s" "wall s" "wall" "cpu s" "cpu s" "cpu" "(morph, qemu)"
 row() {
 	local name=$1 key=$2 chk=''
-	[[ $key == boot || $key == gen || $key == total ]] ||
+	[[ $key == first || $key == boot || $key == gen || $key == total ]] ||
 		chk="$(check_vmm morph "$key"), $(check_vmm qemu "$key")"
 	# shellcheck disable=SC2059
 	printf "$fmt" "$name" "$(cell t morph "$key")" "$(cell t qemu "$key")" "$(ratio t "$key")" \
 		"$(cell c morph "$key")" "$(cell c qemu "$key")" "$(ratio c "$key")" "$chk"
 }
+row "boot: first line" first
 row "boot to BENCH-START" boot
 row "(data generation)" gen
 for p in "${PHASES[@]}"; do row "$p" "$p"; done

@@ -8,6 +8,8 @@
 # line goes to OUT.console as "SECONDS LINE"; the events go to OUT.events, one
 # a line, times in microseconds since CMD was started:
 #
+#   USEC first-line CPU             the first console line (with "quiet": the
+#                                   kernel has been decompressed and started)
 #   USEC bench-start CPU            BENCH-START seen
 #   USEC begin NAME CPU UP | end NAME CPU UP   a phase marker (UP: the
 #                                   guest's uptime in it, or -)
@@ -98,6 +100,7 @@ rm -rf "$dir"
 
 deadline=$((t0 + boot_timeout * 1000000))
 finished=0
+first_line=1
 while :; do
 	now=${EPOCHREALTIME/./}
 	left=$((deadline - now))
@@ -109,6 +112,11 @@ while :; do
 		t=$(usec)
 		line=${line//$'\r'/}
 		printf '%d.%06d %s\n' $((t / 1000000)) $((t % 1000000)) "$line" >>"$out.console"
+		if ((first_line)); then
+			first_line=0
+			sample_cpu
+			event first-line "$cpu"
+		fi
 		# Markers are matched anywhere in the line: a kernel message may
 		# share the line with one.
 		marker=1
