@@ -12,7 +12,8 @@ Prints PASS/FAIL per check and "N passed, N failed" last.  The console of
 each boot is kept in WORKDIR/<name>.console, morph's stderr in <name>.err.
 
 The soft CPU is an interpreter, so the timeouts are generous (MORPH_BOOT_TIMEOUT
-seconds to the prompt, default 1500).
+seconds to the prompt, default 1500; MORPH_CMD_TIMEOUT per command, default
+300).  MORPH_APPEND replaces the kernel command line (default console=ttyS0).
 """
 import hashlib
 import os
@@ -26,6 +27,7 @@ import time
 
 BOOT_TIMEOUT = float(os.environ.get("MORPH_BOOT_TIMEOUT", "1500"))
 CMD_TIMEOUT = float(os.environ.get("MORPH_CMD_TIMEOUT", "300"))
+APPEND = os.environ.get("MORPH_APPEND", "console=ttyS0")
 PROMPT = re.compile(rb"/ # (\x1b\[6n)?$")
 
 
@@ -59,7 +61,7 @@ class Guest:
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [morph, "run", "--kernel", kernel, "--initrd", initrd,
-             "--append", "console=ttyS0", "--stats"],
+             "--append", APPEND, "--stats"],
             stdin=slave, stdout=slave, stderr=self.err, close_fds=True,
             start_new_session=True)
         os.close(slave)
@@ -235,6 +237,24 @@ def shell_checks(res, g):
     out, rc = g.run("sha256sum /tmp/f")
     res.check("sha256sum of a tmpfs file matches the host's", rc == 0 and out.split()[:1] == [want],
               "guest %r, host %s" % (out, want))
+    ctrl_c_check(res, g)
+
+
+def ctrl_c_check(res, g):
+    """The console is the shell's controlling terminal: Ctrl-C stops a command."""
+    g.send(b"sleep 1000\r")
+    time.sleep(3)
+    g.send(b"\x03")
+    try:
+        g.wait_prompt(CMD_TIMEOUT)
+        g.send(b'echo "@@S""$?"\r')       # the status of the interrupted sleep
+        m = g.expect(rb"@@S([0-9]+)", CMD_TIMEOUT)
+        g.wait_prompt(CMD_TIMEOUT)
+    except Timeout as e:
+        res.check("Ctrl-C interrupts a running command", False, str(e))
+        raise
+    res.check("Ctrl-C interrupts a running command", m.group(1) == b"130",
+              "status %r, want 130 (SIGINT)" % m.group(1))
 
 
 def poweroff(res, g, name):
