@@ -95,6 +95,9 @@ t0=${EPOCHREALTIME/./}
 hard_limit=$((boot_timeout + 20 * phase_timeout))
 timeout -k 5 "$hard_limit" "$@" </dev/null >"$fifo" 2>&1 &
 pid=$!
+# timeout puts CMD in a process group of its own, out of reach of the
+# terminal's Ctrl-C: when we are stopped, stop it too.
+trap 'kill -TERM "$pid" 2>/dev/null; exit 130' INT TERM HUP
 exec 3<"$fifo"
 rm -rf "$dir"
 
