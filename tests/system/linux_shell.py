@@ -185,7 +185,10 @@ def advertised_flags():
     with open(os.path.join(ROOT, "src/engine/soft/cpuid.c")) as f:
         text = f.read()
     m = re.search(r"#define CPUID_FEATURES\s*\(([^)]*)\)", text)
-    return {name.lower() for name in re.findall(r"FEAT_(\w+)", m.group(1))} if m else set()
+    if not m:
+        return set()
+    names = {"clfsh": "clflush", "htt": "ht", "ds": "dts"}   # SDM name -> Linux's
+    return {names.get(n.lower(), n.lower()) for n in re.findall(r"FEAT_(\w+)", m.group(1))}
 
 
 def shell_checks(res, g):
@@ -284,7 +287,8 @@ def paste_text():
 def paste_checks(res, g):
     text = paste_text()
     g.send(b"cat > /tmp/paste\r")
-    time.sleep(2)                       # let cat start reading
+    g.expect(rb"cat > /tmp/paste\r*\n", CMD_TIMEOUT)   # the shell took the line
+    time.sleep(2)                       # and started cat (input before would still queue)
     g.send(text.replace(b"\n", b"\r"))  # a terminal sends CR for Enter; the tty maps it (ICRNL)
     g.send(b"\x04")                     # Ctrl-D at the start of a line: end of file
     g.wait_prompt(CMD_TIMEOUT)
