@@ -96,7 +96,11 @@ class Guest:
                 self.pos = m.end()
                 return m
             left = deadline - time.monotonic()
-            if left <= 0 or self.eof:
+            if self.eof:
+                raise Timeout("morph closed the console (exit status %s) while we waited for %r;"
+                              " console ends with %r; stderr ends with %r" %
+                              (self.exit_status(), rx.pattern, self.buf[-200:], self.stderr_text()[-300:]))
+            if left <= 0:
                 raise Timeout("waited %.0f s for %r; console ends with %r" %
                               (timeout, rx.pattern, self.buf[-200:]))
             self._read(min(left, 1.0))
@@ -122,6 +126,12 @@ class Guest:
         out = re.sub(rb"\r+\n", b"\n", self.buf[start:m.start()])
         self.wait_prompt(timeout)
         return out.decode("utf-8", "replace"), int(m.group(1))
+
+    def exit_status(self):
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            return None
 
     def wait_exit(self, timeout):
         deadline = time.monotonic() + timeout
