@@ -6,6 +6,9 @@
 #
 #   bench/linux.sh [options]
 #     --morph FILE      morph binary (default: build/morph, rebuilt with make)
+#     --rev REV         build morph from git revision REV (e.g. HEAD) in a
+#                       temporary tree: committed code only, whatever the
+#                       working tree holds
 #     --only morph|qemu run one VMM only
 #     --runs N          run each VMM N times (alternating) and report medians
 #                       (default 1; BENCH_RUNS)
@@ -47,14 +50,17 @@ die() { echo "bench/linux.sh: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
 
 morph=''
+morph_desc=''
 only=''
 keep=''
 report=''
+rev=''
 nruns=${BENCH_RUNS:-1}
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--morph) [[ $# -ge 2 ]] || die "--morph needs a file"; morph=$2; shift 2 ;;
 	--only) [[ $# -ge 2 && $2 =~ ^(morph|qemu)$ ]] || die "--only needs 'morph' or 'qemu'"; only=$2; shift 2 ;;
+	--rev) [[ $# -ge 2 ]] || die "--rev needs a git revision"; rev=$2; shift 2 ;;
 	--runs) [[ $# -ge 2 ]] || die "--runs needs a number"; nruns=$2; shift 2 ;;
 	--keep) [[ $# -ge 2 ]] || die "--keep needs a directory"; keep=$2; shift 2 ;;
 	--report) [[ $# -ge 2 && -d $2 ]] || die "--report needs a directory of kept logs"; report=$2; shift 2 ;;
@@ -153,9 +159,24 @@ fi
 
 # --- morph ------------------------------------------------------------------
 
+[[ -z $rev || -z $morph ]] || die "--rev and --morph exclude each other"
+if [[ -n $rev && $only != qemu && -z $report ]]; then
+	git -C "$root" rev-parse --verify -q "$rev^{commit}" >/dev/null || die "unknown git revision '$rev'"
+	rev_tree=$(mktemp -d)
+	# shellcheck disable=SC2064 # expand now
+	trap "rm -rf '$rev_tree'" EXIT
+	log "building morph from $rev ($(git -C "$root" rev-parse --short "$rev"))"
+	git -C "$root" archive "$rev" | tar -x -C "$rev_tree" || die "git archive $rev failed"
+	make -s -C "$rev_tree" -j"$(nproc)" morph >"$rev_tree/make.log" 2>&1 ||
+		{ tail -n 20 "$rev_tree/make.log" >&2; die "building morph from $rev failed"; }
+	morph=$rev_tree/build/morph
+	morph_desc="built from $rev ($(git -C "$root" rev-parse --short "$rev"))"
+fi
 if [[ $only != qemu && -z $report ]]; then
+	morph_desc=${morph_desc:-$morph}
 	if [[ -z $morph ]]; then
 		morph=$root/build/morph
+		morph_desc="build/morph of the working tree ($(git -C "$root" describe --always --dirty 2>/dev/null || echo '?'))"
 		make -s -C "$root" morph >/dev/null 2>&1 ||
 			log "warning: 'make morph' failed (tree being edited?); using the existing $morph"
 	fi
@@ -165,7 +186,7 @@ fi
 # --- runs -------------------------------------------------------------------
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" ${rev_tree:+"$rev_tree"}' EXIT
 out=${keep:-$work}
 mkdir -p "$out"
 
@@ -367,6 +388,7 @@ echo "initrd:  $cache/bench/initramfs.cpio.gz"
 echo "append:  $append"
 echo "sizes:   ${cfg:-unknown (no guest reached BENCH-START)}"
 ran qemu && echo "qemu:    $(qemu-system-i386 --version | head -1)"
+ran morph && [[ -n ${morph_desc:-} ]] && echo "morph:   $morph_desc"
 echo
 nq=$(echo "${runs[qemu]:-}" | wc -w) nm=$(echo "${runs[morph]:-}" | wc -w)
 echo "runs:    qemu $nq, morph $nm (figures are the median over the runs that got there)"
