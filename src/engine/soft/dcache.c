@@ -258,20 +258,20 @@ static unsigned block_bucket(uint32_t phys)
     return (phys ^ (phys >> 5)) % BLOCK_BUCKETS;
 }
 
-const struct block *dcache_block_lookup(struct dcache *d, uint32_t phys, bool code32)
+struct block *dcache_block_lookup(struct dcache *d, uint32_t phys, bool code32)
 {
     struct dpage *p = page_find(d, phys >> 12);
     if (!p)
         return NULL;
-    for (const struct block *b = p->blocks[block_bucket(phys)]; b; b = b->next) {
+    for (struct block *b = p->blocks[block_bucket(phys)]; b; b = b->next) {
         if (b->phys == phys && b->code32 == code32)
             return b;
     }
     return NULL;
 }
 
-const struct block *dcache_block_insert(struct dcache *d, uint32_t phys, bool code32,
-                                        const struct insn *insns, unsigned n)
+struct block *dcache_block_insert(struct dcache *d, uint32_t phys, bool code32,
+                                  const struct insn *insns, unsigned n)
 {
     struct dpage *p = page_find(d, phys >> 12);
     if (!p || n == 0)
@@ -283,6 +283,10 @@ const struct block *dcache_block_insert(struct dcache *d, uint32_t phys, bool co
     b->code32 = code32;
     b->n = (uint16_t)n;
     b->bytes = 0;
+    b->chains = false;
+    b->succ_next = 0;
+    b->succ_tag[0] = b->succ_tag[1] = 0;
+    b->succ[0] = b->succ[1] = NULL;
     for (unsigned k = 0; k < n; k++) {
         b->insn[k] = insns[k];
         b->bytes = (uint16_t)(b->bytes + insns[k].len);

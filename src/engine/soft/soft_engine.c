@@ -402,13 +402,15 @@ static unsigned insn_block_kind(const struct insn *i)
 
 /* Decode the block starting at guest-physical phys (host bytes of its page
  * at page) for code32.  NULL if not even its first insn can be held. */
-static const struct block *block_build(struct soft_engine *se, uint32_t phys, const uint8_t *page)
+static struct block *block_build(struct soft_engine *se, uint32_t phys, const uint8_t *page)
 {
     struct cpu *c = &se->cpu;
     struct dcache *d = se->dcache;
     bool code32 = c->code32;
-    if (dcache_reserve(d, 2 * BLOCK_MAX_INSNS))
+    if (dcache_reserve(d, 2 * BLOCK_MAX_INSNS)) {
         soft_engine_fetch_flush(c);
+        se->reclaim_needed = true;
+    }
     struct insn buf[BLOCK_MAX_INSNS];
     unsigned n = 0, off = phys & 0xfffu;
     uint32_t page_phys = phys & ~0xfffu;
@@ -433,7 +435,10 @@ static const struct block *block_build(struct soft_engine *se, uint32_t phys, co
         if (insn_block_kind(i) != INSN_PLAIN)
             break;
     }
-    return n ? dcache_block_insert(d, phys, code32, buf, n) : NULL;
+    struct block *b = n ? dcache_block_insert(d, phys, code32, buf, n) : NULL;
+    if (b)
+        b->chains = insn_block_kind(&buf[n - 1]) != INSN_ENDS_BLOCK;
+    return b;
 }
 
 static inline uint64_t block_key(const struct soft_engine *se, uint32_t lin)
@@ -450,7 +455,7 @@ static inline struct block_entry *block_slot(struct soft_engine *se, uint32_t li
 /* The block at linear lin (the current CS:EIP), or NULL when the
  * instruction there must run alone (it crosses a page, does not decode, or
  * is not in RAM/ROM): step_one then does the right thing, faults included. */
-static const struct block *block_find_slow(struct soft_engine *se, uint32_t lin)
+static struct block *block_find_slow(struct soft_engine *se, uint32_t lin)
 {
     struct cpu *c = &se->cpu;
     bool user = c->cpl == 3;
@@ -461,7 +466,7 @@ static const struct block *block_find_slow(struct soft_engine *se, uint32_t lin)
             return NULL;
     }
     uint32_t phys = e->phys | (lin & 0xfffu);
-    const struct block *b = dcache_block_lookup(se->dcache, phys, c->code32);
+    struct block *b = dcache_block_lookup(se->dcache, phys, c->code32);
     if (!b)
         b = block_build(se, phys, e->host_base);
     /* No block (an insn crossing the page): remembered too, until the
@@ -472,7 +477,7 @@ static const struct block *block_find_slow(struct soft_engine *se, uint32_t lin)
     return b;
 }
 
-static inline const struct block *block_find(struct soft_engine *se)
+static inline struct block *block_find(struct soft_engine *se)
 {
     struct cpu *c = &se->cpu;
     uint32_t lin = c->s.seg[SEG_CS].base + c->s.eip;
@@ -480,6 +485,27 @@ static inline const struct block *block_find(struct soft_engine *se)
     if (__builtin_expect(be->key == block_key(se, lin), 1))
         return be->b;
     return block_find_slow(se, lin);
+}
+
+/* The block at the current EIP, after block prev (NULL: none, or one that
+ * may have changed CS or the mode) ran: prev's successor slots first. */
+static inline struct block *block_next(struct soft_engine *se, struct block *prev)
+{
+    uint64_t tag = se->cpu.s.eip | (se->fetch_gen << 32);
+    if (prev) {
+        if (prev->succ_tag[0] == tag)
+            return prev->succ[0];
+        if (prev->succ_tag[1] == tag)
+            return prev->succ[1];
+    }
+    struct block *b = block_find(se);
+    if (prev && b) {
+        unsigned k = prev->succ_next;
+        prev->succ_tag[k] = se->cpu.s.eip | (se->fetch_gen << 32);   /* after any flush */
+        prev->succ[k] = b;
+        prev->succ_next = (uint8_t)(k ^ 1);
+    }
+    return b;
 }
 
 /* Run block b from the current EIP (its first insn). */
@@ -517,15 +543,21 @@ static inline bool block_fits(const struct cpu *c, const struct block *b)
 static enum exit_reason execute(struct soft_engine *se)
 {
     struct cpu *c = &se->cpu;
+    struct block *prev = NULL;        /* the block just run, if it may chain */
     for (;;) {
         if (__builtin_expect(se->reclaim_needed, 0)) {
             se->reclaim_needed = false;
-            dcache_reclaim(se->dcache);
+            prev = NULL;
             if (se->fetch_gen == FETCH_GEN_LIMIT) {
+                /* Generations start again: nothing filled under an old
+                 * one (fetch entries, block table, successor slots) may
+                 * survive to match a new one. */
+                dcache_invalidate_all(se->dcache);
                 memset(se->fetch, 0, sizeof(se->fetch));
                 memset(se->blocks, 0, sizeof(se->blocks));
                 se->fetch_gen = 1;
             }
+            dcache_reclaim(se->dcache);
         }
         /* One instruction alone where the next boundary must be seen
          * exactly: after an interrupt shadow (the window opens one
@@ -541,15 +573,19 @@ static enum exit_reason execute(struct soft_engine *se)
         enum exit_reason r;
         if (__builtin_expect(alone, 0)) {
             r = step_one(se);
+            prev = NULL;
         } else {
-            const struct block *b = block_find(se);
+            struct block *b = block_next(se, prev);
             /* The deadline is an exact instruction count: a block that
              * would pass it runs one instruction at a time. */
             if (__builtin_expect(b && block_fits(c, b) &&
-                                 c->stats.instructions + b->n <= se->vt.deadline_insns, 1))
+                                 c->stats.instructions + b->n <= se->vt.deadline_insns, 1)) {
                 r = run_block(se, b);
-            else
+                prev = b->chains ? b : NULL;
+            } else {
                 r = step_one(se);
+                prev = NULL;
+            }
         }
         if (r != EXIT_NONE)
             return r;

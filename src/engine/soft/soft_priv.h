@@ -115,15 +115,24 @@ struct block {
     uint16_t n;                      /* instructions, >= 1 */
     uint16_t bytes;                  /* their total length */
     bool code32;
+    /* Chaining (soft_engine.c): when the last insn is plain (cannot change
+     * CS or the mode), the blocks run next are remembered by EIP and the
+     * fetch generation they were found in (succ_tag = EIP | gen << 32; 0
+     * never matches).  A block another points to is alive as long as the
+     * generation has not moved (every retirement of code moves it). */
+    bool chains;
+    uint8_t succ_next;               /* the slot to replace next */
+    uint64_t succ_tag[2];
+    struct block *succ[2];
     struct insn insn[];              /* copies, in order */
 };
 /* The block decoded for code32 at phys, or NULL. */
-const struct block *dcache_block_lookup(struct dcache *d, uint32_t phys, bool code32);
+struct block *dcache_block_lookup(struct dcache *d, uint32_t phys, bool code32);
 /* Store a block of n insns (each already inserted with dcache_insert, so
  * its bytes are write-tracked) in the page of phys; NULL if the page holds
  * no decoded code or memory is short. */
-const struct block *dcache_block_insert(struct dcache *d, uint32_t phys, bool code32,
-                                        const struct insn *insns, unsigned n);
+struct block *dcache_block_insert(struct dcache *d, uint32_t phys, bool code32,
+                                  const struct insn *insns, unsigned n);
 
 /* ---- soft_engine.c ---- */
 /* Fetch cache: linear EIP (with CPL-3 and code32 bits) -> a copy of the
@@ -143,7 +152,7 @@ struct fetch_entry {
 #define BLOCK_TABLE_SIZE (1u << BLOCK_TABLE_BITS)
 struct block_entry {
     uint64_t key;
-    const struct block *b;
+    struct block *b;
 };
 
 struct soft_engine {
