@@ -430,8 +430,12 @@ for run in "${all_runs[@]}"; do
 	st=$(awk '$2 == "exit" { print $3 }' "$out/$run.events")
 	echo "$run: ${how:-?}, exit status ${st:-?}"
 	if ! grep -q ' bench-end$' "$out/$run.events"; then
-		echo "  last console lines:"
-		tail -n 8 "$out/$run.console" | sed 's/^/    /'
+		if [[ -s $out/$run.console ]]; then
+			echo "  last console lines:"
+			tail -n 8 "$out/$run.console" | sed 's/^/    /'
+		else
+			echo "  (no console output at all)"
+		fi
 	fi
 done
 [[ -n $keep ]] && echo "consoles and events kept in $keep"
