@@ -322,6 +322,12 @@ struct engine_ops {
     /* run returns EXIT_KICKED once guest time reaches deadline_ns (the next
      * device timer); UINT64_MAX: no deadline. */
     void (*set_deadline)(struct engine *e, uint64_t deadline_ns);
+    /* The A20 gate (on a PC: the keyboard controller's output port bit 1 OR
+     * port 0x92 bit 1).  Disabled, bit 20 of every guest-physical address
+     * the CPU puts out (code fetch, data, page-table walks) is 0, so
+     * real-mode addresses wrap at 1 MiB.  Enabled after create; set_state
+     * leaves it alone.  vCPU thread, between runs.  NULL: always enabled. */
+    void (*set_a20)(struct engine *e, bool enabled);
 };
 
 extern const struct engine_ops soft_engine_ops;

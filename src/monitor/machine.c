@@ -53,11 +53,16 @@ static void on_reset_request(void *opaque)
     machine_stop_locked(opaque, 0, "morph: the guest requested a reset; stopping");
 }
 
+/* Either gate bit enables A20 (a PC ORs the keyboard controller's output
+ * port with port 0x92), so the new level is computed from both devices.
+ * Called from their port handlers, on the vCPU thread between runs. */
 static void on_a20(void *opaque, bool enabled)
 {
-    /* The soft CPU has no A20 gate: addresses are never wrapped at 1 MiB. */
-    (void)opaque;
+    struct machine *m = opaque;
     (void)enabled;
+    bool a20 = i8042_a20(&m->dev.kbc) || port92_a20(&m->dev.port92);
+    if (m->engine && m->engine_ops->set_a20)
+        m->engine_ops->set_a20(m->engine, a20);
 }
 
 static void on_console_quit(void *opaque)
@@ -174,6 +179,7 @@ static int create_engine(struct machine *m, const struct cpu_state *st, char *er
     if (!m->engine)
         return -1;
     m->engine_ops->set_state(m->engine, st);
+    on_a20(m, true);            /* the devices' power-on gate: enabled */
     guest_clock_attach(&m->clock, m->engine_ops, m->engine, host_monotonic_ns());
     return 0;
 }

@@ -151,6 +151,12 @@ struct cpu {
     bool stack32;             /* SS.B */
 
     struct tlb tlb;
+    /* 1 << 20 while the A20 gate is disabled, else 0 (so a zeroed CPU has
+     * the gate enabled): the address bit cleared where physical addresses
+     * are formed (page walks and TLB fills, mmu.c), so TLB entries and
+     * everything keyed by guest-physical address (the decoded-instruction
+     * cache) hold the wrapped address. */
+    uint32_t a20_clear;
     const struct guest_memory *mem;
     const struct exit_policy *policy;
 

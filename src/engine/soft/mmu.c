@@ -131,13 +131,16 @@ static uint32_t pt_read(struct cpu *c, uint32_t addr)
 
 uint32_t mmu_translate(struct cpu *c, uint32_t lin, bool write, bool user)
 {
+    /* The A20 gate masks every physical address formed here: the page
+     * directory and table entries read and updated, and the page itself. */
+    uint32_t a20 = ~c->a20_clear;
     uint32_t page = lin & ~0xfffu;
     uint32_t phys;
     bool global = false, writable = true, dirty = true;
 
     if (c->pg) {
         uint32_t fault_bits = (write ? PFEC_W : 0) | (user ? PFEC_U : 0);
-        uint32_t pde_addr = (c->s.cr3 & ~0xfffu) + ((lin >> 22) << 2);
+        uint32_t pde_addr = ((c->s.cr3 & ~0xfffu) + ((lin >> 22) << 2)) & a20;
         uint32_t pde = pt_read(c, pde_addr);
         if (!(pde & PTE_P))
             page_fault(c, lin, fault_bits);
@@ -146,7 +149,7 @@ uint32_t mmu_translate(struct cpu *c, uint32_t lin, bool write, bool user)
         if (large) {
             perm = pde;
         } else {
-            pte_addr = (pde & ~0xfffu) + ((lin >> 12) & 0x3ffu) * 4;
+            pte_addr = ((pde & ~0xfffu) + ((lin >> 12) & 0x3ffu) * 4) & a20;
             pte = pt_read(c, pte_addr);
             if (!(pte & PTE_P))
                 page_fault(c, lin, fault_bits);
@@ -174,6 +177,7 @@ uint32_t mmu_translate(struct cpu *c, uint32_t lin, bool write, bool user)
     } else {
         phys = page;
     }
+    phys &= a20;
 
     struct tlb_entry *e = &(user ? c->tlb.user : c->tlb.sup)[(lin >> 12) & (TLB_SIZE - 1)];
     bool readonly = false;

@@ -765,6 +765,20 @@ static bool soft_fpu_error_pending(struct engine *e)
     return x87_ferr_pending(&soft(e)->cpu);
 }
 
+/* engine_ops.set_a20.  TLB entries hold physical pages formed under the
+ * old gate: all go, and with them the fetch cache and block table (by
+ * linear address, tied to the TLB by the fetch generation).  Decoded code
+ * is kept by physical address and stays valid. */
+static void soft_set_a20(struct engine *e, bool enabled)
+{
+    struct cpu *c = &soft(e)->cpu;
+    uint32_t clear = enabled ? 0 : 1u << 20;
+    if (c->a20_clear == clear)
+        return;
+    c->a20_clear = clear;
+    cpu_tlb_flush(c, true);
+}
+
 static void soft_get_stats(struct engine *e, struct engine_stats *out)
 {
     *out = soft(e)->cpu.stats;
@@ -869,4 +883,5 @@ const struct engine_ops soft_engine_ops = {
     .set_time = soft_set_time,
     .now_ns = soft_now_ns,
     .set_deadline = soft_set_deadline,
+    .set_a20 = soft_set_a20,
 };
