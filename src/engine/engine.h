@@ -328,6 +328,12 @@ struct engine_ops {
      * real-mode addresses wrap at 1 MiB.  Enabled after create; set_state
      * leaves it alone.  vCPU thread, between runs.  NULL: always enabled. */
     void (*set_a20)(struct engine *e, bool enabled);
+    /* The last interrupts and exceptions the CPU took, oldest first, as
+     * text for a report: a header line, then one line each (kind, vector,
+     * CS:EIP, error code, CR2 of a #PF, instructions retired before it).
+     * Writes at most cap bytes including the NUL; returns the length.
+     * vCPU thread, between runs.  NULL: the engine keeps no such record. */
+    size_t (*recent_events)(struct engine *e, char *buf, size_t cap);
 };
 
 extern const struct engine_ops soft_engine_ops;

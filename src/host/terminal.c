@@ -24,6 +24,7 @@ const char terminal_help_text[] =
     "\r\nmorph escapes (Ctrl-A then):\r\n"
     "  x        quit morph\r\n"
     "  h        this help\r\n"
+    "  d        dump the CPU state to stderr (the guest goes on)\r\n"
     "  a, C-a   send Ctrl-A to the guest\r\n";
 
 void terminal_restore(void)
@@ -106,6 +107,11 @@ size_t terminal_filter(struct terminal_input *ti, const uint8_t *in, size_t n,
         }
         if (c == 'h' || c == 'H' || c == '?') {
             *action = TERMINAL_HELP;
+            i++;
+            break;
+        }
+        if (c == 'd' || c == 'D') {
+            *action = TERMINAL_DUMP;
             i++;
             break;
         }

@@ -8,7 +8,8 @@
  * SIGHUP, SIGQUIT (a handler restores and re-raises the signal).
  *
  * Escapes (whether stdin is a tty or a pipe): Ctrl-A x quits, Ctrl-A h lists
- * the escapes, Ctrl-A Ctrl-A or Ctrl-A a sends one Ctrl-A to the guest.
+ * the escapes, Ctrl-A d dumps the CPU state to stderr, Ctrl-A Ctrl-A or
+ * Ctrl-A a sends one Ctrl-A to the guest.
  */
 #ifndef MORPH_HOST_TERMINAL_H
 #define MORPH_HOST_TERMINAL_H
@@ -29,6 +30,7 @@ enum terminal_action {
     TERMINAL_NONE,
     TERMINAL_QUIT,          /* Ctrl-A x */
     TERMINAL_HELP,          /* Ctrl-A h */
+    TERMINAL_DUMP,          /* Ctrl-A d */
 };
 
 /* The escape state machine for one input stream. */

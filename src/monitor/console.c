@@ -8,13 +8,14 @@
 #define READ_CHUNK 4096
 
 void console_init(struct console *c, int in_fd, int out_fd, struct device_lock *lock,
-                  void (*quit)(void *opaque), void *quit_opaque)
+                  void (*quit)(void *opaque), void (*dump)(void *opaque), void *quit_opaque)
 {
     memset(c, 0, sizeof(*c));
     c->in_fd = in_fd;
     c->out_fd = out_fd;
     c->lock = lock;
     c->quit = quit;
+    c->dump = dump;
     c->quit_opaque = quit_opaque;
 }
 
@@ -98,6 +99,8 @@ static void handle_bytes(struct console *c, const uint8_t *in, size_t n)
         }
         if (action == TERMINAL_HELP)
             write_all(c, (const uint8_t *)terminal_help_text, strlen(terminal_help_text));
+        if (action == TERMINAL_DUMP && c->dump)
+            c->dump(c->quit_opaque);
     }
 }
 

@@ -36,11 +36,14 @@ struct console {
     struct device_lock *lock;   /* the machine's device lock */
     struct event_loop *loop;
     void (*quit)(void *opaque); /* Ctrl-A x */
-    void *quit_opaque;
+    void (*dump)(void *opaque); /* Ctrl-A d */
+    void *quit_opaque;          /* for both */
 };
 
+/* quit (Ctrl-A x) and dump (Ctrl-A d) are called on the event-loop thread
+ * without the device lock, with quit_opaque. */
 void console_init(struct console *c, int in_fd, int out_fd, struct device_lock *lock,
-                  void (*quit)(void *opaque), void *quit_opaque);
+                  void (*quit)(void *opaque), void (*dump)(void *opaque), void *quit_opaque);
 /* Connects the UART (its tx/rx_space callbacks are console_tx/console_rx_space
  * with opaque = the console) and the event loop; watches in_fd. */
 void console_attach(struct console *c, struct uart16550 *uart, struct event_loop *loop);

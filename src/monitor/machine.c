@@ -48,9 +48,15 @@ static void on_debug_exit(void *opaque, int status)
     machine_stop_locked(opaque, status, NULL);
 }
 
+/* Port 0x92 or the keyboard controller: how Linux ends after a panic
+ * (panic=N), so the last interrupts and exceptions follow the note. */
 static void on_reset_request(void *opaque)
 {
-    machine_stop_locked(opaque, 0, "morph: the guest requested a reset; stopping");
+    struct machine *m = opaque;
+    if (m->stop)
+        return;
+    machine_stop_locked(m, 0, "morph: the guest requested a reset; stopping");
+    m->events_at_stop = true;
 }
 
 /* Either gate bit enables A20 (a PC ORs the keyboard controller's output
@@ -68,6 +74,20 @@ static void on_a20(void *opaque, bool enabled)
 static void on_console_quit(void *opaque)
 {
     machine_request_stop(opaque, 0, "morph: quit (Ctrl-A x)");
+}
+
+/* Ctrl-A d (event-loop thread): the vCPU thread dumps the CPU state
+ * between runs, so the running engine is asked to return soon and a
+ * halted one is woken. */
+static void on_console_dump(void *opaque)
+{
+    struct machine *m = opaque;
+    device_lock_host(&m->lock);
+    m->dump_requested = true;
+    pthread_cond_broadcast(&m->irq_cond);
+    if (!m->vcpu_dispatching && m->engine)
+        m->engine_ops->kick(m->engine);
+    device_unlock(&m->lock);
 }
 
 /* The event loop's tick: the terminal only.  Device timers run on guest
@@ -199,7 +219,8 @@ int machine_create(struct machine *m, const struct morph_options *o,
     pthread_condattr_destroy(&ca);
     guest_clock_init(&m->clock, (uint32_t)(PS_PER_SECOND / o->ips));
     timer_set_init(&m->timers, guest_clock_now, &m->clock);
-    console_init(&m->console, STDIN_FILENO, STDOUT_FILENO, &m->lock, on_console_quit, m);
+    console_init(&m->console, STDIN_FILENO, STDOUT_FILENO, &m->lock, on_console_quit,
+                 on_console_dump, m);
 
     if (bus_init(&m->io, "port", true) || bus_init(&m->mmio, "mmio", false)) {
         snprintf(err, errlen, "out of memory");

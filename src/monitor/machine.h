@@ -79,6 +79,8 @@ struct machine {
     bool stop;                         /* end the run loop */
     int exit_status;
     char stop_note[200];               /* printed to stderr at the end, if any */
+    bool events_at_stop;               /* print the last interrupts/exceptions after it */
+    bool dump_requested;               /* Ctrl-A d: the vCPU thread dumps the CPU state */
 
     struct exit_stats stats;
     uint64_t started_ns;

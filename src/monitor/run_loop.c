@@ -5,7 +5,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/soft/soft_engine.h"
 #include "host/terminal.h"
 #include "monitor/crash_report.h"
 #include "monitor/machine.h"
@@ -74,6 +73,60 @@ static int on_rdtsc(struct machine *m, struct vm_exit *x)
     return RUN_CONTINUE;
 }
 
+static void print_code_at(struct machine *m, const struct cpu_state *s, uint32_t eip)
+{
+    uint8_t bytes[16];
+    size_t n = guest_read_code(&m->ram, s, eip, bytes, sizeof(bytes));
+    fprintf(stderr, "morph:   bytes at EIP: ");
+    crash_print_bytes(stderr, s, eip, bytes, n);
+    fputc('\n', stderr);
+}
+
+/* The engine's record of the last interrupts and exceptions, each line
+ * after `indent` (nothing when the engine keeps none). */
+static void print_recent_events(struct machine *m, const char *indent)
+{
+    if (!m->engine_ops->recent_events)
+        return;
+    char text[4096];
+    m->engine_ops->recent_events(m->engine, text, sizeof(text));
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        int len = end ? (int)(end - line) : (int)strlen(line);
+        fprintf(stderr, "%s%.*s\n", indent, len, line);
+        line += len + (end != NULL);
+    }
+}
+
+/* Ctrl-A d: the CPU state on stderr while the guest goes on (vCPU thread,
+ * between runs, lock held). */
+static void dump_cpu_state(struct machine *m)
+{
+    struct cpu_state s;
+    struct engine_stats es;
+    memset(&es, 0, sizeof(es));
+    m->engine_ops->get_state(m->engine, &s);
+    m->engine_ops->get_stats(m->engine, &es);
+    fprintf(stderr, "\nmorph: CPU state (Ctrl-A d) after %llu instructions, guest time %.3f s%s\n",
+            (unsigned long long)es.instructions, (double)guest_clock_now(&m->clock) / 1e9,
+            s.events.halted ? ", halted" : "");
+    print_code_at(m, &s, s.eip);
+    crash_print_registers(stderr, &s);
+    fprintf(stderr, "  DR6=%08x DR7=%08x TSS=%08x/%x LDT=%08x/%x\n", s.dr[6], s.dr[7],
+            s.tr.base, s.tr.limit, s.ldtr.base, s.ldtr.limit);
+    print_recent_events(m, "  ");
+}
+
+/* A dump requested from the console is done here, where the engine is
+ * not running: after every run and while the CPU is halted. */
+static void serve_dump_request(struct machine *m)
+{
+    if (!m->dump_requested)
+        return;
+    m->dump_requested = false;
+    dump_cpu_state(m);
+}
+
 /* Device timers fire here only, on the vCPU thread, at guest time: after
  * every exit (the engine ends a run with EXIT_KICKED when the next deadline
  * is reached) and while halted. */
@@ -125,6 +178,7 @@ static int on_hlt(struct machine *m, struct vm_exit *x)
     while (!pic_intr(&m->dev.pic) && !m->stop) {
         idle_until_next_event(m);
         fire_due_timers(m);
+        serve_dump_request(m);
     }
     m->vcpu_dispatching = true;
     return RUN_CONTINUE;
@@ -139,15 +193,6 @@ static int on_nothing(struct machine *m, struct vm_exit *x)
     return RUN_CONTINUE;
 }
 
-static void print_code_at(struct machine *m, const struct cpu_state *s, uint32_t eip)
-{
-    uint8_t bytes[16];
-    size_t n = guest_read_code(&m->ram, s, eip, bytes, sizeof(bytes));
-    fprintf(stderr, "morph:   bytes at EIP: ");
-    crash_print_bytes(stderr, s, eip, bytes, n);
-    fputc('\n', stderr);
-}
-
 static int on_shutdown(struct machine *m, struct vm_exit *x)
 {
     struct cpu_state s;
@@ -157,10 +202,7 @@ static int on_shutdown(struct machine *m, struct vm_exit *x)
             x->shutdown.reason[0] ? x->shutdown.reason : "unknown reason");
     print_code_at(m, &s, x->shutdown.eip);
     crash_print_registers(stderr, &s);
-    if (m->engine_ops == &soft_engine_ops) {
-        fprintf(stderr, "  last events:\n");
-        soft_engine_print_recent_events(m->engine, stderr);
-    }
+    print_recent_events(m, "  ");
     machine_stop_locked(m, 1, NULL);
     return RUN_STOP;
 }
@@ -259,6 +301,7 @@ static void vcpu_loop(struct machine *m)
         if (m->engine_ops->fpu_error_pending)
             fpu_error_set_ferr(&m->dev.fpu_error, m->engine_ops->fpu_error_pending(m->engine));
         dispatch(m, &x);
+        serve_dump_request(m);
     }
     m->vcpu_dispatching = false;
     device_unlock(&m->lock);
@@ -292,6 +335,8 @@ int machine_run(struct machine *m)
 
     if (m->stop_note[0])
         fprintf(stderr, "%s\n", m->stop_note);
+    if (m->events_at_stop)
+        print_recent_events(m, "morph:   ");
     if (m->opts->stats) {
         struct engine_stats es;
         memset(&es, 0, sizeof(es));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # guest_exits.sh - how a guest run ends: triple fault, unknown instruction,
-# halt with interrupts off, debug-exit, Ctrl-A x, SIGTERM, console input
-# (pasted text is not lost, EOF on stdin does not end or hang morph).
+# halt with interrupts off, a reset request, debug-exit, Ctrl-A x, Ctrl-A d,
+# SIGTERM, console input (pasted text is not lost, EOF on stdin does not end
+# or hang morph).
 #   tests/system/guest_exits.sh [MORPH]     (default build/asan/morph)
 source "$(dirname "$0")/lib.bash"
 
@@ -12,7 +13,7 @@ if [[ ! -x $MORPH ]]; then
 fi
 
 # Build the little guests: nasm + ld, loaded at 1 MiB.
-for g in triple_fault unknown_insn halt_cli echo pit_sleep; do
+for g in triple_fault unknown_insn halt_cli echo pit_sleep reset_request idle; do
     if ! nasm -f elf32 -o "$WORK/$g.o" "$ROOT/tests/system/guests/$g.asm" ||
        ! ld -m elf_i386 -Ttext-segment=0x100000 -e _start -o "$WORK/$g.elf" "$WORK/$g.o"; then
         fail "build $g" "nasm/ld failed"
@@ -47,6 +48,17 @@ if ((RC == 0)) && [[ $ERR == *"guest instructions"* && $ERR == *"exit io   out  
     pass "--stats and --trace exits"
 else
     fail "--stats and --trace exits" "status $RC, stderr: $ERR"
+fi
+
+# A reset request (how Linux ends after a panic with panic=N) stops morph
+# with status 0 and prints the last interrupts and exceptions, oldest first.
+run_morph run --kernel "$WORK/reset_request.elf"
+if ((RC == 0)) && [[ $ERR == *"requested a reset"* && $ERR == *"last 3 interrupts/exceptions"* &&
+      $ERR =~ int\ +vector\ 0x42.*exception\ vector\ 0x06.*int\ +vector\ 0x42 ]] &&
+   ! grep -qE 'Sanitizer|runtime error:' "$WORK/err"; then
+    pass "a reset request stops morph and prints the last events"
+else
+    fail "a reset request stops morph and prints the last events" "status $RC, stderr: $ERR"
 fi
 
 # Guest time while halted: 50 PIT ticks at 100 Hz slept in HLT take half a
@@ -102,6 +114,38 @@ if ((RC == 0)) && [[ $ERR == *"Ctrl-A x"* && $OUT == *"quit morph"* ]]; then
     pass "Ctrl-A h lists the escapes, Ctrl-A x quits"
 else
     fail "Ctrl-A h lists the escapes, Ctrl-A x quits" "status $RC, out '$OUT', stderr: $ERR"
+fi
+
+# Ctrl-A d dumps the CPU state to stderr and the guest goes on.
+printf 'ab\001dcd!' >"$WORK/dump.txt"
+STDIN=$WORK/dump.txt run_morph run --kernel "$WORK/echo.elf" --debug-exit
+if ((RC == 5)) && [[ $OUT == "abcd" && $ERR == *"CPU state (Ctrl-A d)"* && $ERR == *"EIP="* &&
+      $ERR == *"CS=0010"* && $ERR == *"CR0="* && $ERR == *"bytes at EIP: "* &&
+      $ERR == *"interrupts/exceptions"* ]]; then
+    pass "Ctrl-A d dumps the CPU state, the guest goes on"
+else
+    fail "Ctrl-A d dumps the CPU state, the guest goes on" "status $RC, out '$OUT', stderr: $ERR"
+fi
+
+# Ctrl-A d reaches a halted CPU at once (nothing else would wake it).
+rm -f "$WORK/keys"
+mkfifo "$WORK/keys"
+timeout -k 5 30 "$MORPH" run --kernel "$WORK/idle.elf" <"$WORK/keys" >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+exec 3>"$WORK/keys"
+sleep 1
+printf '\001d' >&3
+sleep 1
+dumps=$(grep -c 'CPU state (Ctrl-A d).*halted' "$WORK/err")
+printf '\001x' >&3
+exec 3>&-
+wait $pid
+RC=$?
+ERR=$(cat "$WORK/err")
+if ((RC == 0 && dumps == 1)) && [[ $ERR == *"quit (Ctrl-A x)"* ]]; then
+    pass "Ctrl-A d while the CPU is halted"
+else
+    fail "Ctrl-A d while the CPU is halted" "status $RC, dumps before quitting $dumps, stderr: $ERR"
 fi
 
 # EOF on stdin neither ends nor hangs morph: it runs until SIGTERM ends it.

@@ -795,22 +795,6 @@ size_t soft_engine_recent_events(struct engine *e, struct soft_event_record *out
     return n;
 }
 
-void soft_engine_print_recent_events(struct engine *e, FILE *out)
-{
-    struct soft_event_record r[SOFT_EVENT_RING];
-    size_t n = soft_engine_recent_events(e, r, SOFT_EVENT_RING);
-    static const char *const kinds[] = { "exception", "interrupt", "int" };
-    fprintf(out, "last %zu interrupts/exceptions (oldest first):\n", n);
-    for (size_t k = 0; k < n; k++) {
-        fprintf(out, "  %-9s vector 0x%02x at %04x:%08x", kinds[r[k].kind % 3], r[k].vector, r[k].cs, r[k].eip);
-        if (r[k].has_error)
-            fprintf(out, " error 0x%x", r[k].error);
-        if (r[k].vector == EXC_PF && r[k].kind == SOFT_EVENT_EXCEPTION)
-            fprintf(out, " cr2 0x%08x", r[k].cr2);
-        fprintf(out, " after %llu instructions\n", (unsigned long long)r[k].instructions);
-    }
-}
-
 /* ---- create / destroy ---- */
 
 static void soft_destroy(struct engine *e)
@@ -884,4 +868,5 @@ const struct engine_ops soft_engine_ops = {
     .now_ns = soft_now_ns,
     .set_deadline = soft_set_deadline,
     .set_a20 = soft_set_a20,
+    .recent_events = soft_engine_format_recent_events,
 };

@@ -28,7 +28,9 @@ struct soft_event_record {
 
 /* Copy up to max of the most recent events, oldest first; returns how many. */
 size_t soft_engine_recent_events(struct engine *e, struct soft_event_record *out, size_t max);
-/* Print them, one line each (for a triple-fault report). */
+/* engine_ops.recent_events: them as text, a header line then one line each
+ * (event_report.c); soft_engine_print_recent_events writes it to out. */
+size_t soft_engine_format_recent_events(struct engine *e, char *buf, size_t cap);
 void soft_engine_print_recent_events(struct engine *e, FILE *out);
 
 /* Something other than the guest CPU (a loader, DMA by a device model)

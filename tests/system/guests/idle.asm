@@ -1,0 +1,15 @@
+; idle.asm - masks every PIC line and halts with interrupts enabled, forever:
+; a CPU that only the console's escapes (or a signal) can reach.
+bits 32
+section .text
+align 4
+    dd 0x1BADB002, 0, -0x1BADB002
+global _start
+_start:
+    mov al, 0xff
+    out 0x21, al
+    out 0xa1, al
+    sti
+.sleep:
+    hlt
+    jmp .sleep
