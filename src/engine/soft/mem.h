@@ -22,23 +22,45 @@ void cpu_write_slow(struct cpu *c, int seg, uint32_t off, unsigned size, uint32_
 uint64_t cpu_read64(struct cpu *c, int seg, uint32_t off);
 void cpu_write64(struct cpu *c, int seg, uint32_t off, uint64_t v);
 
+/* The fast paths are forced inline: they are the whole cost of most
+ * memory operands, and a call (gcc otherwise outlines them in some
+ * handler files) costs as much as the access. */
+#define MEM_INLINE static inline __attribute__((always_inline))
+
+/* The TLB entry for linear `lin` at the current privilege (the user set
+ * follows the supervisor set in struct tlb: indexed without a branch). */
+MEM_INLINE const struct tlb_entry *cpu_tlb_entry(const struct cpu *c, uint32_t lin)
+{
+    const struct tlb_entry (*set)[TLB_SIZE] = (const struct tlb_entry (*)[TLB_SIZE])&c->tlb;
+    return &set[c->cpl == 3][(lin >> 12) & (TLB_SIZE - 1)];
+}
+
+/* Does a TLB tag vouch for `size` bytes at lin, inside one page? */
+MEM_INLINE bool cpu_tlb_hit(uint32_t tag, uint32_t lin, unsigned size)
+{
+    return tag == (lin & ~0xfffu) && (lin & 0xfffu) <= 0x1000u - size;
+}
+
 /* Host pointer for a TLB hit of an access of `size` bytes at linear `lin`
  * that stays inside one page, or NULL. */
-static inline uint8_t *cpu_tlb_fast(struct cpu *c, uint32_t lin, unsigned size, bool write)
+MEM_INLINE uint8_t *cpu_tlb_fast(struct cpu *c, uint32_t lin, unsigned size, bool write)
 {
-    const struct tlb_entry *e = &(c->cpl == 3 ? c->tlb.user : c->tlb.sup)[(lin >> 12) & (TLB_SIZE - 1)];
+    const struct tlb_entry *e = cpu_tlb_entry(c, lin);
     uint32_t tag = write ? e->write_tag : e->read_tag;
-    if (__builtin_expect(tag == (lin & ~0xfffu) && (lin & 0xfffu) <= 0x1000u - size, 1))
+    if (__builtin_expect(cpu_tlb_hit(tag, lin, size), 1))
         return e->host_base + (lin & 0xfffu);
     return NULL;
 }
 
 /* seg: enum sreg; off: effective address (already wrapped to the address size). */
-static inline uint32_t cpu_read(struct cpu *c, int seg, uint32_t off, unsigned size)
+MEM_INLINE uint32_t cpu_read(struct cpu *c, int seg, uint32_t off, unsigned size)
 {
     if (__builtin_expect((int64_t)off + (int64_t)size - 1 <= c->seg_rmax[seg], 1)) {
-        uint8_t *p = cpu_tlb_fast(c, c->s.seg[seg].base + off, size, false);
-        if (p) {
+        uint32_t lin = c->s.seg[seg].base + off;
+        const struct tlb_entry *e = cpu_tlb_entry(c, lin);
+        /* A matching tag implies RAM/ROM: host_base is set. */
+        if (__builtin_expect(cpu_tlb_hit(e->read_tag, lin, size), 1)) {
+            const uint8_t *p = e->host_base + (lin & 0xfffu);
             if (size == 1) return *p;
             if (size == 2) { uint16_t v; memcpy(&v, p, 2); return v; }
             uint32_t v; memcpy(&v, p, 4); return v;
@@ -47,11 +69,13 @@ static inline uint32_t cpu_read(struct cpu *c, int seg, uint32_t off, unsigned s
     return cpu_read_slow(c, seg, off, size);
 }
 
-static inline void cpu_write(struct cpu *c, int seg, uint32_t off, unsigned size, uint32_t v)
+MEM_INLINE void cpu_write(struct cpu *c, int seg, uint32_t off, unsigned size, uint32_t v)
 {
     if (__builtin_expect((int64_t)off + (int64_t)size - 1 <= c->seg_wmax[seg], 1)) {
-        uint8_t *p = cpu_tlb_fast(c, c->s.seg[seg].base + off, size, true);
-        if (p) {
+        uint32_t lin = c->s.seg[seg].base + off;
+        const struct tlb_entry *e = cpu_tlb_entry(c, lin);
+        if (__builtin_expect(cpu_tlb_hit(e->write_tag, lin, size), 1)) {
+            uint8_t *p = e->host_base + (lin & 0xfffu);
             if (size == 1) *p = (uint8_t)v;
             else if (size == 2) { uint16_t w = (uint16_t)v; memcpy(p, &w, 2); }
             else memcpy(p, &v, 4);
@@ -61,12 +85,12 @@ static inline void cpu_write(struct cpu *c, int seg, uint32_t off, unsigned size
     cpu_write_slow(c, seg, off, size, v);
 }
 
-static inline uint8_t  cpu_read8(struct cpu *c, int seg, uint32_t off)  { return (uint8_t)cpu_read(c, seg, off, 1); }
-static inline uint16_t cpu_read16(struct cpu *c, int seg, uint32_t off) { return (uint16_t)cpu_read(c, seg, off, 2); }
-static inline uint32_t cpu_read32(struct cpu *c, int seg, uint32_t off) { return cpu_read(c, seg, off, 4); }
-static inline void cpu_write8(struct cpu *c, int seg, uint32_t off, uint8_t v)   { cpu_write(c, seg, off, 1, v); }
-static inline void cpu_write16(struct cpu *c, int seg, uint32_t off, uint16_t v) { cpu_write(c, seg, off, 2, v); }
-static inline void cpu_write32(struct cpu *c, int seg, uint32_t off, uint32_t v) { cpu_write(c, seg, off, 4, v); }
+MEM_INLINE uint8_t  cpu_read8(struct cpu *c, int seg, uint32_t off)  { return (uint8_t)cpu_read(c, seg, off, 1); }
+MEM_INLINE uint16_t cpu_read16(struct cpu *c, int seg, uint32_t off) { return (uint16_t)cpu_read(c, seg, off, 2); }
+MEM_INLINE uint32_t cpu_read32(struct cpu *c, int seg, uint32_t off) { return cpu_read(c, seg, off, 4); }
+MEM_INLINE void cpu_write8(struct cpu *c, int seg, uint32_t off, uint8_t v)   { cpu_write(c, seg, off, 1, v); }
+MEM_INLINE void cpu_write16(struct cpu *c, int seg, uint32_t off, uint16_t v) { cpu_write(c, seg, off, 2, v); }
+MEM_INLINE void cpu_write32(struct cpu *c, int seg, uint32_t off, uint32_t v) { cpu_write(c, seg, off, 4, v); }
 
 /* Fault now if [off, off+size) could not be written, writing nothing: lets a
  * read-modify-write or multi-part instruction check before it commits.
@@ -95,14 +119,14 @@ static inline void cpu_set_sp(struct cpu *c, uint32_t v)
     c->s.gpr[REG_ESP] = (c->s.gpr[REG_ESP] & ~m) | (v & m);
 }
 
-static inline void cpu_push(struct cpu *c, uint32_t v, unsigned size)
+MEM_INLINE void cpu_push(struct cpu *c, uint32_t v, unsigned size)
 {
     uint32_t sp = (c->s.gpr[REG_ESP] - size) & cpu_sp_mask(c);
     cpu_write(c, SEG_SS, sp, size, v);
     cpu_set_sp(c, sp);
 }
 
-static inline uint32_t cpu_pop(struct cpu *c, unsigned size)
+MEM_INLINE uint32_t cpu_pop(struct cpu *c, unsigned size)
 {
     uint32_t sp = c->s.gpr[REG_ESP] & cpu_sp_mask(c);
     uint32_t v = cpu_read(c, SEG_SS, sp, size);
@@ -110,7 +134,7 @@ static inline uint32_t cpu_pop(struct cpu *c, unsigned size)
     return v;
 }
 
-static inline uint32_t cpu_stack_peek(struct cpu *c, uint32_t depth, unsigned size)
+MEM_INLINE uint32_t cpu_stack_peek(struct cpu *c, uint32_t depth, unsigned size)
 {
     return cpu_read(c, SEG_SS, (c->s.gpr[REG_ESP] + depth) & cpu_sp_mask(c), size);
 }
