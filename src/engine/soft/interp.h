@@ -75,13 +75,13 @@ static inline uint32_t sign_extend(uint32_t v, unsigned size)
 /* ---- memory operands ---- */
 
 /* Sized accesses; with a constant size they reduce to one call. */
-static inline uint32_t mem_read(struct cpu *c, int seg, uint32_t off, unsigned size)
+static inline __attribute__((always_inline)) uint32_t mem_read(struct cpu *c, int seg, uint32_t off, unsigned size)
 {
     return size == 1 ? cpu_read8(c, seg, off) : size == 2 ? cpu_read16(c, seg, off)
                                                           : cpu_read32(c, seg, off);
 }
 
-static inline void mem_write(struct cpu *c, int seg, uint32_t off, unsigned size, uint32_t v)
+static inline __attribute__((always_inline)) void mem_write(struct cpu *c, int seg, uint32_t off, unsigned size, uint32_t v)
 {
     if (size == 1)
         cpu_write8(c, seg, off, (uint8_t)v);
@@ -96,7 +96,7 @@ static inline void mem_write(struct cpu *c, int seg, uint32_t off, unsigned size
  * access before it reads, so a read-only segment or page, or a not-present
  * page, faults as a write even when nothing ends up written (shift count 0).
  * Fast path: the TLB's write tag already vouches for the write. */
-static inline uint32_t mem_read_rmw(struct cpu *c, int seg, uint32_t off, unsigned size)
+static inline __attribute__((always_inline)) uint32_t mem_read_rmw(struct cpu *c, int seg, uint32_t off, unsigned size)
 {
     if (__builtin_expect((int64_t)off + (int64_t)size - 1 <= c->seg_wmax[seg], 1)) {
         uint8_t *p = cpu_tlb_fast(c, c->s.seg[seg].base + off, size, true);
@@ -110,7 +110,7 @@ static inline uint32_t mem_read_rmw(struct cpu *c, int seg, uint32_t off, unsign
     return mem_read(c, seg, off, size);
 }
 
-static inline uint32_t insn_ea(const struct cpu *c, const struct insn *i)
+static inline __attribute__((always_inline)) uint32_t insn_ea(const struct cpu *c, const struct insn *i)
 {
     uint32_t a = (uint32_t)i->disp;
     if (i->base != INSN_NOREG)
@@ -120,14 +120,14 @@ static inline uint32_t insn_ea(const struct cpu *c, const struct insn *i)
     return i->adsize == 2 ? (a & 0xffff) : a;
 }
 
-static inline uint32_t rm_read(struct cpu *c, const struct insn *i, unsigned size)
+static inline __attribute__((always_inline)) uint32_t rm_read(struct cpu *c, const struct insn *i, unsigned size)
 {
     if (i->mod == 3)
         return reg_get(c, i->rm, size);
     return mem_read(c, i->seg, insn_ea(c, i), size);
 }
 
-static inline void rm_write(struct cpu *c, const struct insn *i, unsigned size, uint32_t v)
+static inline __attribute__((always_inline)) void rm_write(struct cpu *c, const struct insn *i, unsigned size, uint32_t v)
 {
     if (i->mod == 3)
         reg_set(c, i->rm, size, v);
