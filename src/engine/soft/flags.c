@@ -84,6 +84,20 @@ uint32_t lf_arith_flags(const struct cpu *c)
     if (lf->op == LF_NONE)
         return lf->flags & EFL_ARITH;
     uint32_t f = flags_szp(lf->res, lf->size);
+    /* The common records directly (the same formulas as lazy_cf/of/af). */
+    uint32_t s = sign_bit(lf->size), af = (lf->op1 ^ lf->op2 ^ lf->res) & 0x10;
+    switch (lf->op) {
+    case LF_LOGIC:
+        return f;
+    case LF_ADD:
+        return f | (lf->res < lf->op1 ? EFL_CF : 0) |
+               ((lf->op1 ^ lf->res) & (lf->op2 ^ lf->res) & s ? EFL_OF : 0) | (af ? EFL_AF : 0);
+    case LF_SUB:
+        return f | (lf->op1 < lf->op2 ? EFL_CF : 0) |
+               ((lf->op1 ^ lf->op2) & (lf->op1 ^ lf->res) & s ? EFL_OF : 0) | (af ? EFL_AF : 0);
+    default:
+        break;
+    }
     if (lazy_cf(lf))
         f |= EFL_CF;
     if (lazy_of(lf))
@@ -144,11 +158,27 @@ static bool cond_after_sub(const struct lazy_flags *lf, unsigned cc, bool *out)
     return true;
 }
 
+/* After a logic op CF = OF = 0: every condition is one of ZF, SF, PF. */
+static bool cond_after_logic(const struct lazy_flags *lf, unsigned cc)
+{
+    bool zf = lf->res == 0, sf = lf->res & sign_bit(lf->size), r;
+    switch (cc >> 1) {
+    case 0: case 1: r = false; break;                      /* O, B */
+    case 2: case 3: r = zf; break;                         /* E, BE */
+    case 4: case 6: r = sf; break;                         /* S, L */
+    case 5: r = !__builtin_parity(lf->res & 0xff); break;  /* P */
+    default: r = zf || sf; break;                          /* LE */
+    }
+    return (cc & 1) ? !r : r;
+}
+
 bool cpu_cond(struct cpu *c, unsigned cc)
 {
     bool r;
     if (c->lf.op == LF_SUB && cond_after_sub(&c->lf, cc, &r))
         return r;
+    if (c->lf.op == LF_LOGIC)
+        return cond_after_logic(&c->lf, cc);
     switch (cc >> 1) {
     case 0: r = cpu_get_of(c); break;
     case 1: r = cpu_get_cf(c); break;
