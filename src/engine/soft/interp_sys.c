@@ -44,24 +44,6 @@ void op_ud2(struct cpu *c, const struct insn *i)
     cpu_ud(c);
 }
 
-/* x87 escape (D8-DF).  The FPU is a later issue: until then #NM when CR0.EM
- * or CR0.TS asks for it (as the SDM orders the checks), else #UD.  An x87
- * implementation replaces this handler in opcodes.def. */
-void op_x87(struct cpu *c, const struct insn *i)
-{
-    (void)i;
-    if (c->s.cr0 & (CR0_EM | CR0_TS))
-        cpu_raise(c, EXC_NM, -1);
-    cpu_ud(c);
-}
-
-void op_fwait(struct cpu *c, const struct insn *i)
-{
-    (void)i;
-    if ((c->s.cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS))
-        cpu_raise(c, EXC_NM, -1);
-}
-
 /* ---- flag instructions ---- */
 static void set_cf(struct cpu *c, bool cf)
 {
