@@ -12,7 +12,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
-#include <stdbool.h>
 
 struct device_lock {
     pthread_mutex_t mutex;
@@ -36,13 +35,6 @@ static inline void device_lock_host(struct device_lock *l)
     atomic_fetch_add(&l->host_waiters, 1);
     pthread_mutex_lock(&l->mutex);
     atomic_fetch_sub(&l->host_waiters, 1);
-}
-
-/* Any thread but the vCPU's, when it can do without the lock for now:
- * never waits, so never makes the vCPU hand the lock over. */
-static inline bool device_trylock_host(struct device_lock *l)
-{
-    return pthread_mutex_trylock(&l->mutex) == 0;
 }
 
 /* The vCPU thread: lets a waiting host thread go first. */
