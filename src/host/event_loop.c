@@ -1,4 +1,4 @@
-/* event_loop.c - epoll + timerfd + eventfd thread (see event_loop.h). */
+/* event_loop.c - epoll + eventfd thread (see event_loop.h). */
 #include "host/event_loop.h"
 
 #include <errno.h>
@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #define EL_MAX_FDS 8
@@ -21,7 +20,7 @@ struct el_watch {
 };
 
 struct event_loop {
-    int epfd, timerfd, wakefd;
+    int epfd, wakefd;
     event_loop_tick_fn tick;
     void *tick_opaque;
     struct el_watch watch[EL_MAX_FDS];
@@ -29,12 +28,10 @@ struct event_loop {
     pthread_t thread;
     bool running;
     atomic_bool stop;
-    uint64_t armed;      /* deadline the timerfd holds, EVENT_LOOP_NEVER if none */
 };
 
 /* epoll data for the loop's own fds; watched fds use their index. */
-#define TAG_TIMER  (EL_MAX_FDS + 1)
-#define TAG_WAKE   (EL_MAX_FDS + 2)
+#define TAG_WAKE   (EL_MAX_FDS + 1)
 
 static int epoll_add(int epfd, int fd, uint64_t tag)
 {
@@ -52,12 +49,9 @@ struct event_loop *event_loop_create(event_loop_tick_fn tick, void *opaque,
     }
     el->tick = tick;
     el->tick_opaque = opaque;
-    el->armed = EVENT_LOOP_NEVER;
     el->epfd = epoll_create1(EPOLL_CLOEXEC);
-    el->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     el->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (el->epfd < 0 || el->timerfd < 0 || el->wakefd < 0 ||
-        epoll_add(el->epfd, el->timerfd, TAG_TIMER) < 0 ||
+    if (el->epfd < 0 || el->wakefd < 0 ||
         epoll_add(el->epfd, el->wakefd, TAG_WAKE) < 0) {
         snprintf(err, errlen, "cannot create the event loop: %s", strerror(errno));
         event_loop_destroy(el);
@@ -73,8 +67,6 @@ void event_loop_destroy(struct event_loop *el)
     event_loop_stop(el);
     if (el->epfd >= 0)
         close(el->epfd);
-    if (el->timerfd >= 0)
-        close(el->timerfd);
     if (el->wakefd >= 0)
         close(el->wakefd);
     free(el);
@@ -133,37 +125,18 @@ static void drain(int fd)
     (void)r;
 }
 
-static void arm_timer(struct event_loop *el, uint64_t deadline)
-{
-    if (deadline == el->armed)
-        return;
-    struct itimerspec its;
-    memset(&its, 0, sizeof(its));
-    if (deadline != EVENT_LOOP_NEVER) {
-        if (deadline == 0)
-            deadline = 1;    /* 0 would disarm */
-        its.it_value.tv_sec = (time_t)(deadline / 1000000000u);
-        its.it_value.tv_nsec = (long)(deadline % 1000000000u);
-    }
-    timerfd_settime(el->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
-    el->armed = deadline;
-}
-
 static void *loop_thread(void *arg)
 {
     struct event_loop *el = arg;
-    struct epoll_event ev[EL_MAX_FDS + 2];
+    struct epoll_event ev[EL_MAX_FDS + 1];
     while (!atomic_load(&el->stop)) {
-        arm_timer(el, el->tick(el->tick_opaque));
-        int n = epoll_wait(el->epfd, ev, EL_MAX_FDS + 2, -1);
+        el->tick(el->tick_opaque);
+        int n = epoll_wait(el->epfd, ev, EL_MAX_FDS + 1, -1);
         if (n < 0 && errno != EINTR)
             break;
         for (int i = 0; i < n; i++) {
             uint64_t tag = ev[i].data.u64;
-            if (tag == TAG_TIMER) {
-                drain(el->timerfd);
-                el->armed = EVENT_LOOP_NEVER;
-            } else if (tag == TAG_WAKE) {
+            if (tag == TAG_WAKE) {
                 drain(el->wakefd);
             } else if (tag < el->nwatch && el->watch[tag].fd >= 0) {
                 el->watch[tag].fn(el->watch[tag].opaque, el->watch[tag].fd);

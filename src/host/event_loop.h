@@ -1,25 +1,19 @@
 /* event_loop.h - the host event-loop thread.
  *
- * One thread sleeps in epoll_wait on a timerfd (armed for the deadline the
- * machine's tick asked for, if any), the file descriptors the machine
- * registered (the terminal), and an eventfd other threads write to wake it.
- * After every wake-up it calls the machine's tick, which does its periodic
- * work and returns the next deadline.  (Device timers do not run here: they
- * run on guest time, on the vCPU thread.)  The loop knows nothing about
- * devices.
+ * One thread sleeps in epoll_wait on the file descriptors the machine
+ * registered (the terminal) and an eventfd other threads write to wake it.
+ * After every wake-up it calls the machine's tick.  It keeps no timers:
+ * device timers run on guest time, on the vCPU thread.  The loop knows
+ * nothing about devices.
  */
 #ifndef MORPH_HOST_EVENT_LOOP_H
 #define MORPH_HOST_EVENT_LOOP_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
-#define EVENT_LOOP_NEVER UINT64_MAX
-
-/* Called on the loop thread whenever it wakes (timer, wake-up, fd event).
- * Returns the next deadline as CLOCK_MONOTONIC ns, or EVENT_LOOP_NEVER. */
-typedef uint64_t (*event_loop_tick_fn)(void *opaque);
+/* Called on the loop thread whenever it wakes (wake-up or fd event). */
+typedef void (*event_loop_tick_fn)(void *opaque);
 /* An fd is readable (or hung up). */
 typedef void (*event_loop_fd_fn)(void *opaque, int fd);
 

@@ -92,11 +92,10 @@ static void on_console_dump(void *opaque)
 
 /* The event loop's tick: the terminal only.  Device timers run on guest
  * time and fire on the vCPU thread (run_loop.c), so the loop arms no timer. */
-static uint64_t machine_tick(void *opaque)
+static void machine_tick(void *opaque)
 {
     struct machine *m = opaque;
     console_tick(&m->console);
-    return EVENT_LOOP_NEVER;
 }
 
 /* ---- building ---- */
