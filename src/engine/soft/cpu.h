@@ -80,14 +80,16 @@ enum lazy_op {
     LF_NONE,        /* flags are materialised in cpu->lf_flags */
     LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC, LF_NEG,
     LF_SHL, LF_SHR, LF_SAR, LF_MUL,
+    LF_ROT,         /* a rotate after record rot_base: CF OF in flags, the rest from it */
 };
 
 struct lazy_flags {
     uint32_t res, op1, op2;   /* result and operands, truncated to size */
     uint8_t op;               /* enum lazy_op */
     uint8_t size;             /* 1, 2, 4 bytes */
+    uint8_t rot_base;         /* LF_ROT: the op of the record that still gives SF ZF PF AF */
     uint32_t aux;             /* op-specific: carry-in, shift count, CF of INC/DEC */
-    uint32_t flags;           /* LF_NONE: CF PF AF ZF SF OF as in EFLAGS */
+    uint32_t flags;           /* LF_NONE: CF PF AF ZF SF OF as in EFLAGS; LF_ROT: CF OF */
 };
 
 /* ---- TLB ----

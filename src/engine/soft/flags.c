@@ -66,8 +66,20 @@ static bool lazy_of(const struct lazy_flags *lf)
     }
 }
 
+/* The record a rotate kept for SF ZF PF AF. */
+static struct lazy_flags rot_base_record(const struct lazy_flags *lf)
+{
+    struct lazy_flags b = *lf;
+    b.op = lf->rot_base;
+    return b;
+}
+
 static bool lazy_af(const struct lazy_flags *lf)
 {
+    if (__builtin_expect(lf->op == LF_ROT, 0)) {
+        struct lazy_flags b = rot_base_record(lf);
+        return lazy_af(&b);
+    }
     switch (lf->op) {
     case LF_ADD: case LF_ADC: case LF_SUB: case LF_SBB: case LF_NEG:
         return (lf->op1 ^ lf->op2 ^ lf->res) & 0x10;
@@ -95,6 +107,8 @@ uint32_t lf_arith_flags(const struct cpu *c)
     case LF_SUB:
         return f | (lf->op1 < lf->op2 ? EFL_CF : 0) |
                ((lf->op1 ^ lf->op2) & (lf->op1 ^ lf->res) & s ? EFL_OF : 0) | (af ? EFL_AF : 0);
+    case LF_ROT:
+        return f | (lazy_af(lf) ? EFL_AF : 0) | (lf->flags & (EFL_CF | EFL_OF));
     default:
         break;
     }

@@ -46,6 +46,22 @@ static inline void lf_set_flags(struct cpu *c, uint32_t flags)
     c->lf.flags = flags & EFL_ARITH;
 }
 
+/* A rotate sets CF and OF and keeps the other flags: the previous record
+ * stays (as rot_base) to answer for them, so rotates cost no flag work. */
+static inline void lf_rotate(struct cpu *c, bool cf, bool of)
+{
+    uint32_t co = (cf ? EFL_CF : 0) | (of ? EFL_OF : 0);
+    if (c->lf.op == LF_NONE) {
+        c->lf.flags = (c->lf.flags & ~(EFL_CF | EFL_OF)) | co;
+        return;
+    }
+    if (c->lf.op != LF_ROT) {
+        c->lf.rot_base = c->lf.op;
+        c->lf.op = LF_ROT;
+    }
+    c->lf.flags = co;
+}
+
 /* The arithmetic flags now, as EFLAGS bits. */
 uint32_t lf_arith_flags(const struct cpu *c);
 

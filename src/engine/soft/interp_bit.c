@@ -13,13 +13,6 @@ static inline unsigned shift_count(const struct cpu *c, const struct insn *i)
     return n & 31;
 }
 
-/* CF and OF of a rotate replace those bits; the other flags stay. */
-static void rotate_flags(struct cpu *c, bool cf, bool of)
-{
-    uint32_t f = lf_arith_flags(c) & ~(EFL_CF | EFL_OF);
-    lf_set_flags(c, f | (cf ? EFL_CF : 0) | (of ? EFL_OF : 0));
-}
-
 ALWAYS_INLINE void shift_rm(struct cpu *c, const struct insn *i, enum shift_op op, unsigned size)
 {
     unsigned count = shift_count(c, i), bits = size * 8;
@@ -71,9 +64,9 @@ ALWAYS_INLINE void shift_rm(struct cpu *c, const struct insn *i, enum shift_op o
 
     switch (op) {
     case SH_ROL:
-    case SH_RCL: rotate_flags(c, cf, !!(r & msb) ^ cf); break;
+    case SH_RCL: lf_rotate(c, cf, !!(r & msb) ^ cf); break;
     case SH_ROR:
-    case SH_RCR: rotate_flags(c, cf, !!((r ^ (r << 1)) & msb)); break;
+    case SH_RCR: lf_rotate(c, cf, !!((r ^ (r << 1)) & msb)); break;
     case SH_SHL: lf_record_aux(c, LF_SHL, size, r, a, 0, count); break;
     case SH_SHR: lf_record_aux(c, LF_SHR, size, r, a, 0, count); break;
     default:     lf_record_aux(c, LF_SAR, size, r, a, 0, count); break;
