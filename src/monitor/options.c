@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "boot/pc_layout.h"
 #include "engine/engine.h"
 
 #define DEFAULT_TRACE_INSNS 10000u
@@ -88,7 +89,7 @@ int parse_mem_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
     if (n > (UINT64_MAX >> shift))
         return fail(err, errlen, "invalid memory size '%s': %s", s, "number too large");
     uint64_t v = (uint64_t)n << shift;
-    if (v < MEM_SIZE_MIN || v > MEM_SIZE_MAX)
+    if (v < PC_RAM_MIN || v > PC_RAM_MAX)
         return fail(err, errlen, "invalid memory size '%s': %s", s,
                     "must be between 16M and 3G");
     if (v & 0xfff)
@@ -241,7 +242,7 @@ static int apply_option(const struct opt_def *d, const char *value, struct morph
 static void options_defaults(struct morph_options *o)
 {
     memset(o, 0, sizeof(*o));
-    o->mem_size = MEM_SIZE_DEFAULT;
+    o->mem_size = PC_RAM_DEFAULT;
     o->trace_insn_limit = DEFAULT_TRACE_INSNS;
     o->ips = IPS_DEFAULT;
 }

@@ -13,10 +13,6 @@
 
 #define MORPH_VERSION "0.1.0"
 
-#define MEM_SIZE_MIN     (16ull << 20)
-#define MEM_SIZE_MAX     (3ull << 30)
-#define MEM_SIZE_DEFAULT (256ull << 20)
-
 /* Guest time per instruction (engine.h "guest time"): --ips, instructions
  * per second of guest time.  The default is near the interpreter's real
  * speed on a Linux boot, so a busy guest's clock keeps roughly wall pace. */
