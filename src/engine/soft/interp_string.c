@@ -69,6 +69,61 @@ ALWAYS_INLINE bool str_step(struct cpu *c, const struct insn *i, enum str_op op,
     }
 }
 
+/* Bytes from linear `lin` to the end of its page. */
+static inline uint32_t page_room(uint32_t lin)
+{
+    return 0x1000u - (lin & 0xfffu);
+}
+
+/* REP MOVS/STOS forward with a 32-bit address size: up to `max` elements
+ * that stay inside one page on each side, within the segment limits, and
+ * hit the TLB as RAM (a valid write tag also means no decoded code and no
+ * MMIO there) are done with host copies.  Returns the number done (ESI/EDI
+ * moved), 0 when the next element needs the per-element path. */
+static uint32_t rep_block(struct cpu *c, const struct insn *i, enum str_op op,
+                          unsigned size, uint32_t max)
+{
+    uint32_t di = c->s.gpr[REG_EDI], dlin = c->s.seg[SEG_ES].base + di;
+    uint32_t n = page_room(dlin) / size, si = 0, slin = 0;
+    if (op == STR_MOVS) {
+        si = c->s.gpr[REG_ESI];
+        slin = c->s.seg[i->seg].base + si;
+        uint32_t sn = page_room(slin) / size;
+        n = sn < n ? sn : n;
+    }
+    n = max < n ? max : n;
+    if (n == 0 || (int64_t)di + n * size - 1 > c->seg_wmax[SEG_ES])
+        return 0;
+    uint8_t *d = cpu_tlb_fast(c, dlin, n * size, true);
+    if (!d)
+        return 0;
+    if (op == STR_STOS) {
+        uint32_t v = c->s.gpr[REG_EAX];
+        if (size == 1)
+            memset(d, (int)(v & 0xff), n);
+        else
+            for (uint32_t k = 0; k < n; k++)
+                memcpy(d + k * size, &v, size);   /* little-endian host */
+    } else {
+        if ((int64_t)si + n * size - 1 > c->seg_rmax[i->seg])
+            return 0;
+        const uint8_t *s = cpu_tlb_fast(c, slin, n * size, false);
+        if (!s)
+            return 0;
+        /* Elements go forward one at a time: a destination just above the
+         * source sees its own writes.  A block no longer than the distance
+         * reads nothing it writes. */
+        if (d > s && d < s + n * size)
+            n = (uint32_t)(d - s) / size;
+        if (n == 0)
+            return 0;
+        memmove(d, s, n * size);
+        c->s.gpr[REG_ESI] = si + n * size;
+    }
+    c->s.gpr[REG_EDI] = di + n * size;
+    return n;
+}
+
 ALWAYS_INLINE void str_run(struct cpu *c, const struct insn *i, enum str_op op)
 {
     unsigned size = str_size(i);
@@ -82,13 +137,22 @@ ALWAYS_INLINE void str_run(struct cpu *c, const struct insn *i, enum str_op op)
         return;
     }
     bool compare = op == STR_CMPS || op == STR_SCAS;
+    bool block = (op == STR_MOVS || op == STR_STOS) && step > 0 && i->adsize == 4;
     for (unsigned n = 0;; n++) {
         uint32_t count = areg(c, i, REG_ECX);
         if (count == 0)
             return;
-        if (n == REP_BATCH) {
+        if (n >= REP_BATCH) {
             c->s.eip = c->insn_eip;   /* come back for the rest */
             return;
+        }
+        if (block) {
+            uint32_t room = REP_BATCH - n, done = rep_block(c, i, op, size, count < room ? count : room);
+            if (done) {
+                set_areg(c, i, REG_ECX, count - done);
+                n += done - 1;
+                continue;
+            }
         }
         bool zf = str_step(c, i, op, size, step);
         set_areg(c, i, REG_ECX, count - 1);
