@@ -1,6 +1,6 @@
 /* soft_test_util.h - helpers for the soft CPU's unit tests: a guest with
- * RAM (and optionally ROM) run by soft_engine_ops, and fault capture for
- * calling the CPU's internal functions directly. */
+ * RAM (and optionally ROM) run by soft_engine_ops, its start states, and
+ * fault capture for calling the CPU's internal functions directly. */
 #ifndef MORPH_SOFT_TEST_UTIL_H
 #define MORPH_SOFT_TEST_UTIL_H
 
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "engine/cpu_state.h"
 #include "engine/engine.h"
 #include "engine/soft/mem.h"
 #include "engine/soft/soft_priv.h"
@@ -60,6 +61,7 @@ static inline void guest_free(struct guest *g)
 
 static inline void put32(struct guest *g, uint32_t gpa, uint32_t v) { memcpy(g->ram + gpa, &v, 4); }
 static inline uint32_t get32(struct guest *g, uint32_t gpa) { uint32_t v; memcpy(&v, g->ram + gpa, 4); return v; }
+static inline uint16_t get16(struct guest *g, uint32_t gpa) { uint16_t v; memcpy(&v, g->ram + gpa, 2); return v; }
 static inline void put_bytes(struct guest *g, uint32_t gpa, const uint8_t *b, size_t n) { memcpy(g->ram + gpa, b, n); }
 
 static inline uint64_t make_desc(uint32_t base, uint32_t limit, uint32_t attr)
@@ -79,6 +81,59 @@ static inline void flat_protected(struct cpu_state *s, unsigned cpl)
     s->seg[SEG_CS] = (struct seg_cache){ .selector = (uint16_t)(0x08 | cpl), .base = 0, .limit = 0xffffffffu,
                                          .attr = 0xc09bu | (cpl << SEGA_DPL_SHIFT) };
     s->cr0 = CR0_PE | CR0_ET;
+}
+
+/* ---- running a guest through soft_engine_ops ---- */
+
+static inline enum exit_reason guest_run(struct guest *g)
+{
+    return soft_engine_ops.run(g->e, &g->exit);
+}
+
+static inline struct cpu_state guest_state(struct guest *g)
+{
+    struct cpu_state s;
+    soft_engine_ops.get_state(g->e, &s);
+    return s;
+}
+
+static inline struct engine_stats guest_stats(struct guest *g)
+{
+    struct engine_stats st;
+    soft_engine_ops.get_stats(g->e, &st);
+    return st;
+}
+
+/* Runs to a HLT exit (asserted) and returns the state there. */
+static inline struct cpu_state guest_run_to_hlt(struct guest *g)
+{
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    return guest_state(g);
+}
+
+/* Power-on state, then flat 32-bit ring 0 at eip with ESP 0x8000. */
+static inline void guest_flat32_at(struct guest *g, uint32_t eip)
+{
+    struct cpu_state s;
+    cpu_state_power_on(&s);
+    flat_protected(&s, 0);
+    s.eip = eip;
+    s.gpr[REG_ESP] = 0x8000;
+    soft_engine_ops.set_state(g->e, &s);
+}
+
+/* Power-on state, then real mode at 0000:ip with the given ESP and EDX 0
+ * (power-on EDX holds the CPU signature). */
+static inline void guest_real_mode_at(struct guest *g, uint16_t ip, uint32_t esp)
+{
+    struct cpu_state s;
+    cpu_state_power_on(&s);
+    s.seg[SEG_CS].selector = 0;
+    s.seg[SEG_CS].base = 0;
+    s.eip = ip;
+    s.gpr[REG_ESP] = esp;
+    s.gpr[REG_EDX] = 0;
+    soft_engine_ops.set_state(g->e, &s);
 }
 
 /* Run `stmt` expecting a fault (vector, error code). */

@@ -6,35 +6,11 @@
  * keyboard controller or port 0x92) takes effect for the very next access,
  * even for addresses already in the TLB and code already decoded. */
 #include "soft_test_util.h"
-#include "engine/cpu_state.h"
-
-static void real_mode_at(struct guest *g, uint16_t ip)
-{
-    struct cpu_state s;
-    cpu_state_power_on(&s);
-    s.seg[SEG_CS].selector = 0;
-    s.seg[SEG_CS].base = 0;
-    s.eip = ip;
-    s.gpr[REG_ESP] = 0x7000;
-    soft_engine_ops.set_state(g->e, &s);
-}
-
-static enum exit_reason run(struct guest *g)
-{
-    return soft_engine_ops.run(g->e, &g->exit);
-}
-
-static struct cpu_state state(struct guest *g)
-{
-    struct cpu_state s;
-    soft_engine_ops.get_state(g->e, &s);
-    return s;
-}
 
 /* Runs to the next OUT 0xf4 and returns the byte written. */
 static uint8_t run_to_out(struct guest *g)
 {
-    assert_int_equal(run(g), EXIT_IO);
+    assert_int_equal(guest_run(g), EXIT_IO);
     assert_int_equal(g->exit.io.port, 0xf4);
     assert_false(g->exit.io.in);
     return (uint8_t)g->exit.io.data;
@@ -59,7 +35,7 @@ static void test_real_mode_read_wraps_only_with_a20_off(void **st)
     g->ram[0x000000] = 0x11;
     g->ram[0x100000] = 0x22;
     put_bytes(g, 0x7c00, prog_read_wrap, sizeof(prog_read_wrap));
-    real_mode_at(g, 0x7c00);
+    guest_real_mode_at(g, 0x7c00, 0x7000);
 
     assert_int_equal(run_to_out(g), 0x22);          /* enabled after create */
     soft_engine_ops.set_a20(g->e, false);           /* the TLB maps 0x100000 by now */
@@ -82,8 +58,8 @@ static void test_real_mode_write_wraps_with_a20_off(void **st)
     struct guest *g = guest_new();
     put_bytes(g, 0x7c00, prog_write_wrap, sizeof(prog_write_wrap));
     soft_engine_ops.set_a20(g->e, false);
-    real_mode_at(g, 0x7c00);                         /* set_state keeps the gate */
-    assert_int_equal(run(g), EXIT_HLT);
+    guest_real_mode_at(g, 0x7c00, 0x7000);           /* set_state keeps the gate */
+    assert_int_equal(guest_run(g), EXIT_HLT);
     assert_int_equal(g->ram[0x000010], 0x5a);
     assert_int_equal(g->ram[0x100010], 0);
     guest_free(g);
@@ -110,7 +86,7 @@ static void test_code_fetch_wraps_and_decoded_code_follows_the_gate(void **st)
     put_bytes(g, 0x100500, high, sizeof(high));
     put_bytes(g, 0x000500, low, sizeof(low));
     put_bytes(g, 0x7c00, prog_call_wrap, sizeof(prog_call_wrap));
-    real_mode_at(g, 0x7c00);
+    guest_real_mode_at(g, 0x7c00, 0x7000);
 
     run_to_out(g);                                   /* before the first call */
     assert_int_equal(run_to_out(g), 2);
@@ -165,7 +141,7 @@ static struct guest *paged_guest(bool a20)
     s.cr4 = CR4_PSE;
     s.eip = 0x7c00;
     soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(run(g), EXIT_HLT);
+    assert_int_equal(guest_run(g), EXIT_HLT);
     return g;
 }
 
@@ -173,7 +149,7 @@ static void test_page_walk_and_frames_wrap_with_a20_off(void **st)
 {
     (void)st;
     struct guest *g = paged_guest(false);
-    struct cpu_state s = state(g);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(s.gpr[REG_EAX], 0x11111111);    /* directory at 0x1000 */
     assert_int_equal(s.gpr[REG_EBX], 0x11111111);    /* frame 0x900000 wrapped to 0x800000 */
     assert_int_equal(s.gpr[REG_ECX], 0x55555555);    /* table at 0x2000 */
@@ -186,7 +162,7 @@ static void test_page_walk_and_frames_wrap_with_a20_off(void **st)
     guest_free(g);
 
     g = paged_guest(true);
-    s = state(g);
+    s = guest_state(g);
     assert_int_equal(s.gpr[REG_EAX], 0x33333333);
     assert_int_equal(s.gpr[REG_EBX], 0x44444444);
     assert_int_equal(s.gpr[REG_ECX], 0x66666666);

@@ -10,43 +10,6 @@
 #include <stdio.h>
 
 #include "soft_test_util.h"
-#include "engine/cpu_state.h"
-
-static void flat32_at(struct guest *g, uint32_t eip)
-{
-    struct cpu_state s;
-    cpu_state_power_on(&s);
-    flat_protected(&s, 0);
-    s.eip = eip;
-    s.gpr[REG_ESP] = 0x8000;
-    soft_engine_ops.set_state(g->e, &s);
-}
-
-static void real_mode_at(struct guest *g, uint16_t ip)
-{
-    struct cpu_state s;
-    cpu_state_power_on(&s);
-    s.seg[SEG_CS].selector = 0;
-    s.seg[SEG_CS].base = 0;
-    s.eip = ip;
-    s.gpr[REG_EDX] = 0;   /* power-on EDX holds the CPU signature */
-    soft_engine_ops.set_state(g->e, &s);
-}
-
-static struct cpu_state run_to_hlt(struct guest *g)
-{
-    assert_int_equal(soft_engine_ops.run(g->e, &g->exit), EXIT_HLT);
-    struct cpu_state s;
-    soft_engine_ops.get_state(g->e, &s);
-    return s;
-}
-
-static uint16_t get16(struct guest *g, uint32_t gpa)
-{
-    uint16_t v;
-    memcpy(&v, g->ram + gpa, 2);
-    return v;
-}
 
 /*  mov dword [0x2000],5 ; add dword [0x2000],7 ; lock sub dword [0x2000],2
  *  mov ebx,0x2000 ; inc dword [ebx] ; mov eax,[ebx] ; shl dword [ebx],4
@@ -71,8 +34,8 @@ static void test_memory_alu(void **st)
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_mem_alu, sizeof(prog_mem_alu));
     g->ram[0x2103] = 0x77;
-    flat32_at(g, 0x1000);
-    struct cpu_state s = run_to_hlt(g);
+    guest_flat32_at(g, 0x1000);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(get32(g, 0x2000), 0x99);        /* 5+7-2+1=11, <<4=176, xadd +11=187, cmpxchg */
     assert_int_equal(get32(g, 0x2004), 0);
     assert_int_equal(g->ram[0x2008], 0xff);
@@ -105,8 +68,8 @@ static void test_string_ops(void **st)
     put_bytes(g, 0x1000, prog_string, sizeof(prog_string));
     for (unsigned k = 0; k < 10000; k++)
         g->ram[0x10000 + k] = (uint8_t)(k * 7 + 3);
-    flat32_at(g, 0x1000);
-    struct cpu_state s = run_to_hlt(g);
+    guest_flat32_at(g, 0x1000);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_memory_equal(g->ram + 0x20000, g->ram + 0x10000, 10000);   /* > one REP batch */
     assert_int_equal(get32(g, 0x30000 + 396), 0xabababab);
     assert_int_equal(get32(g, 0x30000 + 400), 0);
@@ -136,8 +99,8 @@ static void test_stack_and_control(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_stack, sizeof(prog_stack));
-    flat32_at(g, 0x1000);
-    struct cpu_state s = run_to_hlt(g);
+    guest_flat32_at(g, 0x1000);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(s.gpr[REG_EBX], 0x55);
     assert_int_equal(s.gpr[REG_ESI], 0x7fe8);        /* ESP after enter 16,0 */
     /* PUSHAD's image (it overwrote ENTER's frame): EAX ECX EDX EBX ESP EBP ESI EDI */
@@ -175,8 +138,8 @@ static void test_real_mode_addressing_and_de(void **st)
     put_bytes(g, 0x7c00, prog_real16, sizeof(prog_real16));
     put_bytes(g, 0x7e00, de_handler, sizeof(de_handler));
     put32(g, 0, 0x00007e00);                         /* IVT[0] = 0000:7e00 */
-    real_mode_at(g, 0x7c00);
-    struct cpu_state s = run_to_hlt(g);
+    guest_real_mode_at(g, 0x7c00, 0);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(get16(g, 0x2006), 0x1234);      /* DS:[bx+si+2] */
     assert_int_equal(get16(g, 0x1000 + 0x2006), 0x5678);   /* SS:[bp+6], SS base 0x1000 */
     assert_int_equal(s.gpr[REG_EAX] & 0xffff, 0x1234);
@@ -204,8 +167,8 @@ static void test_unknown_opcode_warns_once(void **st)
     put_bytes(g, 0x7c00, unknown, sizeof(unknown));
     put_bytes(g, 0x7e00, ud_handler, sizeof(ud_handler));
     put32(g, 6 * 4, 0x00007e00);                     /* IVT[6] */
-    real_mode_at(g, 0x7c00);
-    struct cpu_state s = run_to_hlt(g);
+    guest_real_mode_at(g, 0x7c00, 0);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(s.gpr[REG_EDX] & 0xffff, 2);    /* #UD delivered twice */
     g->c->trace_out = NULL;
     fclose(out);
@@ -239,7 +202,7 @@ static void test_sysenter_sysexit(void **st)
     s.msr.sysenter_esp = 0x9000;
     s.msr.sysenter_eip = 0x1100;
     soft_engine_ops.set_state(g->e, &s);
-    s = run_to_hlt(g);
+    s = guest_run_to_hlt(g);
     assert_int_equal(s.gpr[REG_ESI], 0x33);          /* SYSEXIT: CS = SYSENTER_CS + 16, RPL 3 */
     assert_int_equal(s.gpr[REG_EDI], 0x3b);          /* SS = SYSENTER_CS + 24, RPL 3 */
     assert_int_equal(s.gpr[REG_EBX], 0x7000);        /* ESP from ECX */
@@ -262,8 +225,8 @@ static void test_sysenter_real_mode_gp(void **st)
     g->ram[0x1001] = 0x34;
     g->ram[0x1500] = 0xf4;
     put32(g, EXC_GP * 4, 0x1500);
-    real_mode_at(g, 0x1000);
-    struct cpu_state s = run_to_hlt(g);
+    guest_real_mode_at(g, 0x1000, 0);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(s.eip, 0x1501);
     assert_int_equal(get16(g, s.gpr[REG_ESP] & 0xffff), 0x1000);   /* IP of SYSENTER itself */
     guest_free(g);
@@ -280,8 +243,8 @@ static void test_enter_nested(void **st)
     put_bytes(g, 0x1000, prog_enter32, sizeof(prog_enter32));
     put32(g, 0x6ffc, 0x111);
     put32(g, 0x6ff8, 0x222);
-    flat32_at(g, 0x1000);
-    struct cpu_state s = run_to_hlt(g);
+    guest_flat32_at(g, 0x1000);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(get32(g, 0x7ffc), 0x7000);      /* old EBP */
     assert_int_equal(get32(g, 0x7ff8), 0x111);       /* outer frame pointers copied */
     assert_int_equal(get32(g, 0x7ff4), 0x222);
@@ -294,8 +257,8 @@ static void test_enter_nested(void **st)
     put_bytes(g, 0x1000, prog_enter16, sizeof(prog_enter16));
     put32(g, 0x6ffc, 0x01110000);
     put32(g, 0x6ff8, 0x02220000);
-    flat32_at(g, 0x1000);
-    s = run_to_hlt(g);
+    guest_flat32_at(g, 0x1000);
+    s = guest_run_to_hlt(g);
     assert_int_equal(get16(g, 0x7ffe), 0x7000);
     assert_int_equal(get16(g, 0x7ffc), 0x0111);      /* [bp-2] */
     assert_int_equal(get16(g, 0x7ffa), 0x0000);      /* [bp-4] */

@@ -8,40 +8,6 @@
 #include <time.h>
 
 #include "soft_test_util.h"
-#include "engine/cpu_state.h"
-
-static void real_mode_at(struct guest *g, uint16_t ip)
-{
-    struct cpu_state s;
-    cpu_state_power_on(&s);
-    s.seg[SEG_CS].selector = 0;
-    s.seg[SEG_CS].base = 0;
-    s.eip = ip;
-    s.gpr[REG_EDX] = 0;
-    soft_engine_ops.set_state(g->e, &s);
-}
-
-static void flat32_at(struct guest *g, uint32_t eip)
-{
-    struct cpu_state s;
-    cpu_state_power_on(&s);
-    flat_protected(&s, 0);
-    s.eip = eip;
-    s.gpr[REG_ESP] = 0x8000;
-    soft_engine_ops.set_state(g->e, &s);
-}
-
-static enum exit_reason run(struct guest *g)
-{
-    return soft_engine_ops.run(g->e, &g->exit);
-}
-
-static struct cpu_state state(struct guest *g)
-{
-    struct cpu_state s;
-    soft_engine_ops.get_state(g->e, &s);
-    return s;
-}
 
 /* mov ax,0x1234 / mov bx,ax / add bx,1 / hlt */
 static const uint8_t prog_real[] = { 0xb8, 0x34, 0x12, 0x89, 0xc3, 0x83, 0xc3, 0x01, 0xf4 };
@@ -51,18 +17,17 @@ static void test_real_mode_and_hlt(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x7c00, prog_real, sizeof(prog_real));
-    real_mode_at(g, 0x7c00);
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    guest_real_mode_at(g, 0x7c00, 0);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(s.gpr[REG_EAX] & 0xffff, 0x1234);
     assert_int_equal(s.gpr[REG_EBX] & 0xffff, 0x1235);
     assert_int_equal(s.eip, 0x7c09);
     assert_true(s.events.halted);
     /* A halted CPU stays halted. */
-    assert_int_equal(run(g), EXIT_HLT);
-    assert_int_equal(state(g).eip, 0x7c09);
-    struct engine_stats stats;
-    soft_engine_ops.get_stats(g->e, &stats);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    assert_int_equal(guest_state(g).eip, 0x7c09);
+    struct engine_stats stats = guest_stats(g);
     assert_int_equal(stats.instructions, 4);
     guest_free(g);
 }
@@ -71,7 +36,7 @@ static void test_power_on_state(void **st)
 {
     (void)st;
     struct guest *g = guest_new();
-    struct cpu_state s = state(g);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(s.seg[SEG_CS].selector, 0xf000);
     assert_int_equal(s.seg[SEG_CS].base, 0xffff0000u);
     assert_int_equal(s.eip, 0xfff0);
@@ -80,7 +45,7 @@ static void test_power_on_state(void **st)
     assert_int_equal(s.gpr[REG_EDX], CPU_SIGNATURE);
     /* Nothing at the reset vector (no ROM here): fetching is an internal
      * error, not a crash. */
-    assert_int_equal(run(g), EXIT_INTERNAL_ERROR);
+    assert_int_equal(guest_run(g), EXIT_INTERNAL_ERROR);
     assert_int_equal(g->exit.internal.eip, 0xfff0);
     guest_free(g);
 }
@@ -96,26 +61,25 @@ static void test_port_io_exits(void **st)
     exit_policy_solicit_port(&g->policy, 0xf4);
     exit_policy_solicit_port(&g->policy, 0x60);
     put_bytes(g, 0x7c00, prog_io, sizeof(prog_io));
-    real_mode_at(g, 0x7c00);
+    guest_real_mode_at(g, 0x7c00, 0);
 
-    assert_int_equal(run(g), EXIT_IO);
+    assert_int_equal(guest_run(g), EXIT_IO);
     assert_int_equal(g->exit.io.port, 0xf4);
     assert_int_equal(g->exit.io.size, 1);
     assert_false(g->exit.io.in);
     assert_int_equal(g->exit.io.data, 0x42);
 
-    assert_int_equal(run(g), EXIT_IO);
+    assert_int_equal(guest_run(g), EXIT_IO);
     assert_int_equal(g->exit.io.port, 0x60);
     assert_true(g->exit.io.in);
-    assert_int_equal(state(g).eip, 0x7c04);        /* still at the IN */
+    assert_int_equal(guest_state(g).eip, 0x7c04);  /* still at the IN */
     g->exit.io.data = 0x5a;
 
     /* Port 0x80 is not solicited: the engine drops the write. */
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(s.gpr[REG_EBX] & 0xff, 0x5a);
-    struct engine_stats stats;
-    soft_engine_ops.get_stats(g->e, &stats);
+    struct engine_stats stats = guest_stats(g);
     assert_int_equal(stats.unsolicited_io, 1);
     assert_int_equal(stats.instructions, 7);
     guest_free(g);
@@ -140,9 +104,9 @@ static void test_protected_mode_switch(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x7c00, prog_pm, sizeof(prog_pm));
-    real_mode_at(g, 0x7c00);
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    guest_real_mode_at(g, 0x7c00, 0);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     assert_true(s.cr0 & CR0_PE);
     assert_int_equal(s.seg[SEG_CS].selector, 0x08);
     assert_int_equal(s.seg[SEG_CS].limit, 0xffffffffu);
@@ -166,32 +130,32 @@ static void test_mmio_exits_with_replay(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_mmio, sizeof(prog_mmio));
-    flat32_at(g, 0x1000);
+    guest_flat32_at(g, 0x1000);
 
-    assert_int_equal(run(g), EXIT_MMIO);
+    assert_int_equal(guest_run(g), EXIT_MMIO);
     assert_int_equal(g->exit.mmio.gpa, 0xfee00000u);
     assert_false(g->exit.mmio.write);
     assert_int_equal(g->exit.mmio.size, 4);
     g->exit.mmio.data = 0xdeadbeef;
 
-    assert_int_equal(run(g), EXIT_MMIO);
+    assert_int_equal(guest_run(g), EXIT_MMIO);
     assert_int_equal(g->exit.mmio.gpa, 0xfee00004u);
     assert_true(g->exit.mmio.write);
     assert_int_equal(g->exit.mmio.data, 0xdeadbeef);
 
     /* add [mmio],5: a read exit, then the write of the sum, then on. */
-    assert_int_equal(run(g), EXIT_MMIO);
+    assert_int_equal(guest_run(g), EXIT_MMIO);
     assert_int_equal(g->exit.mmio.gpa, 0xfee00008u);
     assert_false(g->exit.mmio.write);
     g->exit.mmio.data = 10;
-    assert_int_equal(run(g), EXIT_MMIO);
+    assert_int_equal(guest_run(g), EXIT_MMIO);
     assert_int_equal(g->exit.mmio.gpa, 0xfee00008u);
     assert_true(g->exit.mmio.write);
     assert_int_equal(g->exit.mmio.data, 15);
-    assert_int_equal(state(g).eip, 0x1000 + 10);   /* still at the ADD */
+    assert_int_equal(guest_state(g).eip, 0x1000 + 10); /* still at the ADD */
 
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(s.gpr[REG_EAX], 0xdeadbeef);
     assert_int_equal(s.eflags & EFL_ZF, 0);
     guest_free(g);
@@ -203,16 +167,16 @@ static void test_triple_fault(void **st)
     struct guest *g = guest_new();
     static const uint8_t ud2[] = { 0x0f, 0x0b };
     put_bytes(g, 0x1000, ud2, sizeof(ud2));
-    flat32_at(g, 0x1000);
-    struct cpu_state s = state(g);
+    guest_flat32_at(g, 0x1000);
+    struct cpu_state s = guest_state(g);
     s.idtr.limit = 0;           /* every delivery fails */
     soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(run(g), EXIT_SHUTDOWN);
+    assert_int_equal(guest_run(g), EXIT_SHUTDOWN);
     assert_int_equal(g->exit.shutdown.eip, 0x1000);
     assert_int_equal(g->exit.shutdown.vector, EXC_GP);
     assert_non_null(strstr(g->exit.shutdown.reason, "triple fault"));
     /* The CPU stays shut down. */
-    assert_int_equal(run(g), EXIT_SHUTDOWN);
+    assert_int_equal(guest_run(g), EXIT_SHUTDOWN);
     struct soft_event_record r[SOFT_EVENT_RING];
     size_t n = soft_engine_recent_events(g->e, r, SOFT_EVENT_RING);
     assert_int_equal(n, 3);                 /* #UD, #GP, #DF attempted */
@@ -238,14 +202,13 @@ static void test_self_modifying_code(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_smc, sizeof(prog_smc));
-    flat32_at(g, 0x1000);
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    guest_flat32_at(g, 0x1000);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(s.gpr[REG_EBX], 1);     /* before the patch */
     assert_int_equal(s.gpr[REG_EAX], 7);     /* after it */
     assert_int_equal(s.gpr[REG_ECX], 1);     /* the last write to the next insn */
-    struct engine_stats stats;
-    soft_engine_ops.get_stats(g->e, &stats);
+    struct engine_stats stats = guest_stats(g);
     assert_true(stats.decode_cache_flushes >= 3);
 
     /* The monitor writing code (a loader) invalidates by hand. */
@@ -257,8 +220,8 @@ static void test_self_modifying_code(void **st)
     /* (set_state drops the cache too; go through the narrow path here) */
     g->c->s.eip = 0x1000;
     g->c->s.events.halted = false;
-    assert_int_equal(run(g), EXIT_HLT);
-    assert_int_equal(state(g).gpr[REG_EBX], 5);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    assert_int_equal(guest_state(g).gpr[REG_EBX], 5);
     guest_free(g);
 }
 
@@ -272,11 +235,10 @@ static void test_data_writes_in_a_code_page(void **st)
     static const uint8_t prog[] = { 0xb9, 0x64, 0x00, 0x00, 0x00, 0x89, 0x0d, 0x00, 0x18, 0x00, 0x00,
                                     0x49, 0x75, 0xf7, 0xf4 };
     put_bytes(g, 0x1000, prog, sizeof(prog));
-    flat32_at(g, 0x1000);
-    assert_int_equal(run(g), EXIT_HLT);
+    guest_flat32_at(g, 0x1000);
+    assert_int_equal(guest_run(g), EXIT_HLT);
     assert_int_equal(get32(g, 0x1800), 1);
-    struct engine_stats stats;
-    soft_engine_ops.get_stats(g->e, &stats);
+    struct engine_stats stats = guest_stats(g);
     assert_int_equal(stats.decode_cache_flushes, 0);
     assert_int_equal(stats.instructions, 1 + 3 * 100 + 1);
     guest_free(g);
@@ -296,18 +258,18 @@ static void test_interrupt_window_and_injection(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x7c00, prog_irq, sizeof(prog_irq));
-    real_mode_at(g, 0x7c00);
+    guest_real_mode_at(g, 0x7c00, 0);
     assert_false(soft_engine_ops.interrupt_ready(g->e));
     soft_engine_ops.request_interrupt_window(g->e, true);
-    assert_int_equal(run(g), EXIT_IRQ_WINDOW);
+    assert_int_equal(guest_run(g), EXIT_IRQ_WINDOW);
     /* STI's shadow covers the NOP: the window opens after it. */
-    assert_int_equal(state(g).eip, 0x7c1a);
+    assert_int_equal(guest_state(g).eip, 0x7c1a);
     assert_true(soft_engine_ops.interrupt_ready(g->e));
     soft_engine_ops.request_interrupt_window(g->e, false);
     soft_engine_ops.inject_interrupt(g->e, 0x20);
     assert_false(soft_engine_ops.interrupt_ready(g->e));
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(s.gpr[REG_ECX] & 0xffff, 0x77);
     assert_int_equal(s.gpr[REG_EDX] & 0xffff, 0);
     assert_int_equal(s.eip, 0x7c1b);
@@ -315,15 +277,14 @@ static void test_interrupt_window_and_injection(void **st)
     /* Halted: an injected interrupt wakes it, the handler returns after HLT. */
     s.gpr[REG_ECX] = 0;
     soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(run(g), EXIT_HLT);
+    assert_int_equal(guest_run(g), EXIT_HLT);
     assert_true(soft_engine_ops.interrupt_ready(g->e));
     soft_engine_ops.inject_interrupt(g->e, 0x20);
-    assert_int_equal(run(g), EXIT_HLT);
-    s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    s = guest_state(g);
     assert_int_equal(s.gpr[REG_EDX] & 0xffff, 0x77);
     assert_int_equal(s.eip, 0x7c1e);
-    struct engine_stats stats;
-    soft_engine_ops.get_stats(g->e, &stats);
+    struct engine_stats stats = guest_stats(g);
     assert_int_equal(stats.interrupts, 2);
     guest_free(g);
 }
@@ -359,22 +320,21 @@ static void test_page_fault_handled_and_resumed(void **st)
     put_gate(g, 0x3000, 14, 0x08, 0x100d, 0x8e);
     put32(g, 0x100000, 0x00000083);          /* 4M page: identity 0-4M */
     put32(g, 0x400000, 0x600d);
-    flat32_at(g, 0x1000);
-    struct cpu_state s = state(g);
+    guest_flat32_at(g, 0x1000);
+    struct cpu_state s = guest_state(g);
     s.gdtr = (struct dtable_reg){ 0x2000, 23 };
     s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
     s.cr3 = 0x100000;
     s.cr4 = CR4_PSE;
     s.cr0 |= CR0_PG;
     soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(run(g), EXIT_HLT);
-    s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    s = guest_state(g);
     assert_int_equal(s.gpr[REG_EBX], 0x600d);
     assert_int_equal(s.gpr[REG_ECX], 0x400000);    /* CR2 */
     assert_int_equal(s.gpr[REG_EDX], 0);           /* error code: read, not present, supervisor */
     assert_int_equal(s.gpr[REG_ESP], 0x8000);
-    struct engine_stats stats;
-    soft_engine_ops.get_stats(g->e, &stats);
+    struct engine_stats stats = guest_stats(g);
     assert_int_equal(stats.exceptions, 1);
     guest_free(g);
 }
@@ -405,13 +365,13 @@ static void test_user_mode_round_trip(void **st)
     put_gate(g, 0x3000, 0x80, 0x08, 0x102c, 0xee);
     put_gate(g, 0x3000, 0x81, 0x08, 0x1036, 0xee);
     put_gate(g, 0x3000, 0x82, 0x08, 0x1036, 0x8e);   /* DPL 0: INT from CPL3 -> #GP */
-    flat32_at(g, 0x1000);
-    struct cpu_state s = state(g);
+    guest_flat32_at(g, 0x1000);
+    struct cpu_state s = guest_state(g);
     s.gdtr = (struct dtable_reg){ 0x2000, 47 };
     s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
     soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(run(g), EXIT_HLT);
-    s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    s = guest_state(g);
     assert_int_equal(s.gpr[REG_ESI], 9);
     assert_int_equal(s.gpr[REG_EBX], 0x1b);                  /* CS pushed by INT 0x80 */
     assert_int_equal(s.gpr[REG_EDI], 0x9000 - 20);           /* ss, esp, eflags, cs, eip */
@@ -434,15 +394,15 @@ static void test_cpuid(void **st)
     static const uint8_t prog[] = { 0x31, 0xc0, 0x0f, 0xa2, 0x89, 0xde, 0xb8, 0x01, 0x00, 0x00, 0x00,
                                     0x0f, 0xa2, 0xf4 };
     put_bytes(g, 0x1000, prog, sizeof(prog));
-    flat32_at(g, 0x1000);
-    assert_int_equal(run(g), EXIT_CPUID);
+    guest_flat32_at(g, 0x1000);
+    assert_int_equal(guest_run(g), EXIT_CPUID);
     assert_int_equal(g->exit.cpuid.leaf, 1);
     assert_int_equal(g->exit.cpuid.eax, CPU_SIGNATURE);
     assert_true(g->exit.cpuid.edx & (1u << 3));         /* PSE */
     assert_true(g->exit.cpuid.edx & (1u << 4));         /* TSC */
     g->exit.cpuid.ebx = 0x1234;
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(s.gpr[REG_ESI], 0x756e6547);      /* "Genu" */
     assert_int_equal(s.gpr[REG_EBX], 0x1234);
     assert_int_equal(s.gpr[REG_EAX], CPU_SIGNATURE);
@@ -464,17 +424,16 @@ static void test_kick(void **st)
     struct guest *g = guest_new();
     static const uint8_t spin[] = { 0xeb, 0xfe };   /* jmp $ */
     put_bytes(g, 0x1000, spin, sizeof(spin));
-    flat32_at(g, 0x1000);
+    guest_flat32_at(g, 0x1000);
     soft_engine_ops.kick(g->e);
-    assert_int_equal(run(g), EXIT_KICKED);
+    assert_int_equal(guest_run(g), EXIT_KICKED);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, kick_later, g->e), 0);
-    assert_int_equal(run(g), EXIT_KICKED);
+    assert_int_equal(guest_run(g), EXIT_KICKED);
     pthread_join(t, NULL);
-    struct engine_stats stats;
-    soft_engine_ops.get_stats(g->e, &stats);
+    struct engine_stats stats = guest_stats(g);
     assert_true(stats.instructions > 1000);
-    assert_int_equal(state(g).eip, 0x1000);
+    assert_int_equal(guest_state(g).eip, 0x1000);
     guest_free(g);
 }
 
@@ -493,13 +452,13 @@ static void test_single_step(void **st)
     put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
     put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
     put_gate(g, 0x3000, 1, 0x08, 0x1016, 0x8e);
-    flat32_at(g, 0x1000);
-    struct cpu_state s = state(g);
+    guest_flat32_at(g, 0x1000);
+    struct cpu_state s = guest_state(g);
     s.gdtr = (struct dtable_reg){ 0x2000, 23 };
     s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
     soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(run(g), EXIT_HLT);
-    s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    s = guest_state(g);
     /* Traps after nop, nop, nop, pushf, and, popf (TF was set as each began). */
     assert_int_equal(s.gpr[REG_ESI], 6);
     assert_true(s.dr[6] & 0x4000);
@@ -516,11 +475,11 @@ static void test_mov_ss_shadow(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x7c00, prog_movss, sizeof(prog_movss));
-    real_mode_at(g, 0x7c00);
+    guest_real_mode_at(g, 0x7c00, 0);
     soft_engine_ops.request_interrupt_window(g->e, true);
-    assert_int_equal(run(g), EXIT_IRQ_WINDOW);
+    assert_int_equal(guest_run(g), EXIT_IRQ_WINDOW);
     /* STI covers MOV SS, MOV SS covers MOV SP: the window opens at the NOP. */
-    assert_int_equal(state(g).eip, 0x7c06);
+    assert_int_equal(guest_state(g).eip, 0x7c06);
     guest_free(g);
 }
 
@@ -536,14 +495,14 @@ static void test_nmi_wakes_halted_cpu(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x7c00, prog_nmi, sizeof(prog_nmi));
-    real_mode_at(g, 0x7c00);
-    assert_int_equal(run(g), EXIT_HLT);
-    assert_int_equal(state(g).eip, 0x7c12);
+    guest_real_mode_at(g, 0x7c00, 0);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    assert_int_equal(guest_state(g).eip, 0x7c12);
     assert_false(soft_engine_ops.interrupt_ready(g->e));   /* IF = 0 */
-    assert_int_equal(run(g), EXIT_HLT);
+    assert_int_equal(guest_run(g), EXIT_HLT);
     soft_engine_ops.inject_nmi(g->e);
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(s.gpr[REG_EDI] & 0xffff, 0x55);
     assert_int_equal(s.eip, 0x7c13);
     assert_false(s.events.nmi_blocked);                     /* IRET unblocked NMIs */
@@ -560,14 +519,14 @@ static void test_traces(void **st)
     struct guest *g = guest_new_traced(TRACE_INSNS | TRACE_INTERRUPTS, out);
     put_bytes(g, 0x7c00, prog_real, sizeof(prog_real));
     put32(g, 0x30 * 4, 0x7c08);                 /* IVT[0x30] -> the HLT */
-    real_mode_at(g, 0x7c00);
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    guest_real_mode_at(g, 0x7c00, 0);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     s.eflags |= EFL_IF;
     soft_engine_ops.set_state(g->e, &s);
     soft_engine_ops.inject_interrupt(g->e, 0x30);
-    assert_int_equal(run(g), EXIT_HLT);
-    assert_int_equal(state(g).eip, 0x7c09);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    assert_int_equal(guest_state(g).eip, 0x7c09);
     fclose(out);
     assert_non_null(strstr(buf, "0000:00007c00 b83412"));
     assert_non_null(strstr(buf, "mov ax, 0x1234"));
@@ -591,13 +550,13 @@ static void test_double_fault(void **st)
     put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
     put_gate(g, 0x3000, 13, 0x08, 0x1007, 0x0e);   /* #GP gate not present: #NP */
     put_gate(g, 0x3000, 8, 0x08, 0x1007, 0x8e);
-    flat32_at(g, 0x1000);
-    struct cpu_state s = state(g);
+    guest_flat32_at(g, 0x1000);
+    struct cpu_state s = guest_state(g);
     s.gdtr = (struct dtable_reg){ 0x2000, 23 };
     s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
     soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(run(g), EXIT_HLT);
-    s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    s = guest_state(g);
     assert_int_equal(s.gpr[REG_EDI], 0);          /* #DF error code */
     assert_int_equal(s.gpr[REG_ESI], 0x1004);     /* the faulting MOV DS */
     struct soft_event_record r[SOFT_EVENT_RING];
@@ -640,8 +599,8 @@ static void test_int_gate_dpl_check(void **st)
     s.eip = 0x1000;
     s.gpr[REG_ESP] = 0x7000;
     soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(run(g), EXIT_HLT);
-    s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    s = guest_state(g);
     assert_int_equal(s.gpr[REG_EDI], 0x40 * 8 + 2);
     assert_int_equal(get32(g, 0x9000 - 20), 0x1000);   /* EIP of the INT */
     guest_free(g);
@@ -671,13 +630,13 @@ static void test_virtual_8086_round_trip(void **st)
     put32(g, 0x4004, 0x9000);
     put32(g, 0x4008, 0x10);
     put_gate(g, 0x3000, 0x30, 0x08, 0x1026, 0xee);
-    flat32_at(g, 0x1000);
-    struct cpu_state s = state(g);
+    guest_flat32_at(g, 0x1000);
+    struct cpu_state s = guest_state(g);
     s.gdtr = (struct dtable_reg){ 0x2000, 47 };
     s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
     soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(run(g), EXIT_HLT);
-    s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    s = guest_state(g);
     assert_int_equal(s.gpr[REG_EDI], 0x1234);          /* DS pushed from v86 */
     assert_int_equal(s.gpr[REG_EBX] & 0xffff, 0);       /* DS nulled in the handler */
     assert_int_equal(s.gpr[REG_ESI], 0x2000);           /* v86 CS */
@@ -727,13 +686,13 @@ static void test_task_switches(void **st)
     put_tss(g, 0x4200, 0x1200, 0x7000);
     put_gate(g, 0x3000, 13, 0x08, 0x1000, 0x0e);   /* not present: #GP -> #NP -> #DF */
     put_gate(g, 0x3000, 8, 0x38, 0, 0x85);          /* task gate to C */
-    flat32_at(g, 0x1000);
-    struct cpu_state s = state(g);
+    guest_flat32_at(g, 0x1000);
+    struct cpu_state s = guest_state(g);
     s.gdtr = (struct dtable_reg){ 0x2000, 63 };
     s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
     soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(run(g), EXIT_HLT);
-    s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    s = guest_state(g);
     /* In task C, from the double fault. */
     assert_int_equal(s.tr.selector, 0x38);
     assert_int_equal(s.eip, 0x1206);

@@ -5,36 +5,11 @@
 #include <time.h>
 
 #include "soft_test_util.h"
-#include "engine/cpu_state.h"
 #include "engine/soft/vtime.h"
-
-static void flat32_at(struct guest *g, uint32_t eip)
-{
-    struct cpu_state s;
-    cpu_state_power_on(&s);
-    flat_protected(&s, 0);
-    s.eip = eip;
-    s.gpr[REG_ESP] = 0x8000;
-    soft_engine_ops.set_state(g->e, &s);
-}
-
-static enum exit_reason run(struct guest *g)
-{
-    return soft_engine_ops.run(g->e, &g->exit);
-}
 
 static uint64_t retired(struct guest *g)
 {
-    struct engine_stats st;
-    soft_engine_ops.get_stats(g->e, &st);
-    return st.instructions;
-}
-
-static struct cpu_state state(struct guest *g)
-{
-    struct cpu_state s;
-    soft_engine_ops.get_state(g->e, &s);
-    return s;
+    return guest_stats(g).instructions;
 }
 
 static void set_time(struct guest *g, uint32_t ps_per_insn, uint64_t idle_ns)
@@ -81,14 +56,14 @@ static void test_engine_now_ns_follows_retired_instructions(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_loop, sizeof(prog_loop));
-    flat32_at(g, 0x1000);
+    guest_flat32_at(g, 0x1000);
     set_time(g, 10000, 0);                              /* 10 ns per instruction */
     assert_int_equal(soft_engine_ops.now_ns(g->e), 0);
     soft_engine_ops.set_deadline(g->e, 1000);
-    assert_int_equal(run(g), EXIT_KICKED);
+    assert_int_equal(guest_run(g), EXIT_KICKED);
     assert_int_equal(retired(g), 100);
     assert_int_equal(soft_engine_ops.now_ns(g->e), 1000);
-    assert_int_equal(state(g).gpr[REG_EAX], 50);        /* 100 insns = 50 rounds */
+    assert_int_equal(guest_state(g).gpr[REG_EAX], 50);  /* 100 insns = 50 rounds */
     /* Idle time adds on top. */
     set_time(g, 10000, 5000);
     assert_int_equal(soft_engine_ops.now_ns(g->e), 6000);
@@ -100,28 +75,28 @@ static void test_deadline_ends_run_at_the_right_instruction(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_loop, sizeof(prog_loop));
-    flat32_at(g, 0x1000);
+    guest_flat32_at(g, 0x1000);
     set_time(g, 3000, 0);                               /* 3 ns per instruction */
     /* 100 ns is reached after ceil(100 / 3) = 34 instructions (102 ns). */
     soft_engine_ops.set_deadline(g->e, 100);
-    assert_int_equal(run(g), EXIT_KICKED);
+    assert_int_equal(guest_run(g), EXIT_KICKED);
     assert_int_equal(retired(g), 34);
     assert_true(soft_engine_ops.now_ns(g->e) >= 100);
     /* Running again without moving the deadline stops at once. */
-    assert_int_equal(run(g), EXIT_KICKED);
+    assert_int_equal(guest_run(g), EXIT_KICKED);
     assert_int_equal(retired(g), 34);
     /* The next deadline counts from the same absolute base. */
     soft_engine_ops.set_deadline(g->e, 300);
-    assert_int_equal(run(g), EXIT_KICKED);
+    assert_int_equal(guest_run(g), EXIT_KICKED);
     assert_int_equal(retired(g), 100);
     /* Idle time brings a deadline closer: 600 ns with 450 ns idle is
      * 150 ns of instructions = 50. */
     set_time(g, 3000, 450);
     soft_engine_ops.set_deadline(g->e, 600);
-    assert_int_equal(run(g), EXIT_KICKED);              /* already past: 100 insns */
+    assert_int_equal(guest_run(g), EXIT_KICKED);        /* already past: 100 insns */
     assert_int_equal(retired(g), 100);
     soft_engine_ops.set_deadline(g->e, 900);            /* 450 ns more: 150 insns */
-    assert_int_equal(run(g), EXIT_KICKED);
+    assert_int_equal(guest_run(g), EXIT_KICKED);
     assert_int_equal(retired(g), 150);
     guest_free(g);
 }
@@ -134,18 +109,18 @@ static void test_no_deadline_runs_to_hlt(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_nops_hlt, sizeof(prog_nops_hlt));
-    flat32_at(g, 0x1000);
+    guest_flat32_at(g, 0x1000);
     set_time(g, 10000, 0);
     soft_engine_ops.set_deadline(g->e, 1000);
     soft_engine_ops.set_deadline(g->e, UINT64_MAX);     /* cleared */
-    assert_int_equal(run(g), EXIT_HLT);
+    assert_int_equal(guest_run(g), EXIT_HLT);
     assert_int_equal(retired(g), 6);
     /* A deadline at or before now stops before the first instruction. */
-    flat32_at(g, 0x1000);
+    guest_flat32_at(g, 0x1000);
     soft_engine_ops.set_deadline(g->e, 60);
-    assert_int_equal(run(g), EXIT_KICKED);
+    assert_int_equal(guest_run(g), EXIT_KICKED);
     assert_int_equal(retired(g), 6);
-    assert_int_equal(state(g).eip, 0x1000);
+    assert_int_equal(guest_state(g).eip, 0x1000);
     guest_free(g);
 }
 
@@ -158,20 +133,20 @@ static void test_rdtsc_reads_guest_time(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_rdtsc, sizeof(prog_rdtsc));
-    flat32_at(g, 0x1000);
+    guest_flat32_at(g, 0x1000);
     set_time(g, 10000, 123456);
-    assert_int_equal(run(g), EXIT_HLT);
+    assert_int_equal(guest_run(g), EXIT_HLT);
     /* 7 instructions retired before RDTSC: 70 ns, plus the idle time; the
      * TSC runs at 1 GHz. */
-    struct cpu_state s = state(g);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(tsc_of(&s), 70 + 123456);
     /* tsc_offset is added. */
     s.eip = 0x1000;
     s.events.halted = false;
     s.tsc_offset = 1000000;
     soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(run(g), EXIT_HLT);
-    s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    s = guest_state(g);
     /* 9 more retired before this RDTSC (7 + rdtsc + hlt of the first run). */
     assert_int_equal(tsc_of(&s), (9 + 7) * 10 + 123456 + 1000000);
     guest_free(g);
@@ -193,15 +168,15 @@ static void test_tsc_ignores_host_time(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_jumps_rdtsc, sizeof(prog_jumps_rdtsc));
-    flat32_at(g, 0x1000);
+    guest_flat32_at(g, 0x1000);
     set_time(g, 10000, 0);
     soft_engine_ops.set_deadline(g->e, 30);             /* stop after the 3 jumps */
-    assert_int_equal(run(g), EXIT_KICKED);
+    assert_int_equal(guest_run(g), EXIT_KICKED);
     assert_int_equal(retired(g), 3);
     sleep_ms(30);                                       /* the host's time moves on */
     soft_engine_ops.set_deadline(g->e, UINT64_MAX);
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(tsc_of(&s), 30);
     guest_free(g);
 }
@@ -219,10 +194,10 @@ static void test_tsc_msr_write_and_read(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_tsc_msr, sizeof(prog_tsc_msr));
-    flat32_at(g, 0x1000);
+    guest_flat32_at(g, 0x1000);
     set_time(g, 1000000, 0);                            /* 1 us per instruction */
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     /* WRMSR ran after 3 instructions (3 us): the TSC became 0x1000 then.
      * RDTSC after 6: 3 us later; RDMSR after 9: 6 us later. */
     assert_int_equal(s.tsc_offset, 0x1000 - 3000);
