@@ -13,33 +13,10 @@
 #include "boot/linux_boot.h"
 #include "boot/pc_layout.h"
 #include "boot_images.h"
+#include "loader_env.h"
 
-#define MIB (1024u * 1024)
-
-struct env {
-    uint8_t *ram;
-    uint64_t ram_size;
-    struct cpu_state st;
-    char err[256];
-};
-
-static struct env *env_new(uint64_t ram_size)
-{
-    struct env *e = calloc(1, sizeof(*e));
-    e->ram_size = ram_size;
-    e->ram = calloc(1, ram_size);
-    assert_non_null(e->ram);
-    return e;
-}
-
-static void env_free(struct env *e)
-{
-    free(e->ram);
-    free(e);
-}
-
-static int load(struct env *e, const struct bz_spec *s, const uint8_t *initrd, size_t initrd_len,
-                const char *cmdline)
+static int load(struct loader_env *e, const struct bz_spec *s, const uint8_t *initrd,
+                size_t initrd_len, const char *cmdline)
 {
     size_t len;
     uint8_t *k = bz_build(s, &len);
@@ -49,16 +26,9 @@ static int load(struct env *e, const struct bz_spec *s, const uint8_t *initrd, s
     return rc;
 }
 
-static const uint8_t *zp(struct env *e)
+static const uint8_t *zp(struct loader_env *e)
 {
     return e->ram + BOOT_ZERO_PAGE_ADDR;
-}
-
-static void assert_err_contains(struct env *e, const char *what)
-{
-    if (!strstr(e->err, what))
-        fail_msg("error '%s' does not mention '%s'", e->err, what);
-    assert_null(strchr(e->err, '\n'));
 }
 
 static void test_probe(void **state)
@@ -77,19 +47,19 @@ static void test_probe(void **state)
 static void test_kernel_loaded_at_1mib(void **state)
 {
     (void)state;
-    struct env *e = env_new(32 * MIB);
+    struct loader_env *e = loader_env_new(32 * MIB, 0);
     struct bz_spec s = bz_default();
     assert_int_equal(load(e, &s, NULL, 0, "console=ttyS0"), 0);
     for (size_t i = 0; i < s.payload_len; i += 4093)
         assert_int_equal(e->ram[BOOT_KERNEL_ADDR + i], bz_payload_byte(i));
     assert_int_equal(e->ram[BOOT_KERNEL_ADDR + s.payload_len - 1], bz_payload_byte(s.payload_len - 1));
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_zero_page_fields(void **state)
 {
     (void)state;
-    struct env *e = env_new(64 * MIB);
+    struct loader_env *e = loader_env_new(64 * MIB, 0);
     struct bz_spec s = bz_default();
     s.init_size = 0x123000;
     assert_int_equal(load(e, &s, NULL, 0, "console=ttyS0 root=/dev/ram0"), 0);
@@ -118,13 +88,13 @@ static void test_zero_page_fields(void **state)
     assert_int_equal(z[0x06], 0);   /* orig_video_mode */
     assert_int_equal(z[0x07], 0);   /* orig_video_cols */
     assert_int_equal(z[0x0e], 0);   /* orig_video_lines */
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_e820_map(void **state)
 {
     (void)state;
-    struct env *e = env_new(48 * MIB);
+    struct loader_env *e = loader_env_new(48 * MIB, 0);
     struct bz_spec s = bz_default();
     assert_int_equal(load(e, &s, NULL, 0, NULL), 0);
     static const struct { uint64_t base, len; uint32_t type; } want[] = {
@@ -142,13 +112,13 @@ static void test_e820_map(void **state)
         assert_int_equal(get_le64(ent + 8), want[i].len);
         assert_int_equal(get_le32(ent + 16), want[i].type);
     }
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_cpu_state(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0);
     struct bz_spec s = bz_default();
     s.code32_start = 0x100200;
     memset(&e->st, 0xa5, sizeof(e->st));
@@ -184,13 +154,13 @@ static void test_cpu_state(void **state)
     static const uint8_t data_desc[8] = { 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0 };
     assert_memory_equal(e->ram + BOOT_GDT_ADDR + 0x10, code_desc, 8);
     assert_memory_equal(e->ram + BOOT_GDT_ADDR + 0x18, data_desc, 8);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_initrd_placed_high(void **state)
 {
     (void)state;
-    struct env *e = env_new(64 * MIB);
+    struct loader_env *e = loader_env_new(64 * MIB, 0);
     struct bz_spec s = bz_default();
     size_t ilen = MIB + 123;
     uint8_t *initrd = malloc(ilen);
@@ -202,13 +172,13 @@ static void test_initrd_placed_high(void **state)
     assert_int_equal(get_le32(zp(e) + LINUX_RAMDISK_SIZE), ilen);
     assert_memory_equal(e->ram + addr, initrd, ilen);
     free(initrd);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_initrd_below_initrd_addr_max(void **state)
 {
     (void)state;
-    struct env *e = env_new(64 * MIB);
+    struct loader_env *e = loader_env_new(64 * MIB, 0);
     struct bz_spec s = bz_default();
     s.initrd_addr_max = 32 * MIB - 1;
     uint8_t initrd[5000] = { 1 };
@@ -216,13 +186,13 @@ static void test_initrd_below_initrd_addr_max(void **state)
     uint32_t addr = get_le32(zp(e) + LINUX_RAMDISK_IMAGE);
     assert_int_equal(addr, (32 * MIB - sizeof(initrd)) & ~0xfffu);
     assert_true(addr + sizeof(initrd) <= 32 * MIB);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_initrd_too_big(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0);
     struct bz_spec s = bz_default();
     size_t ilen = 15 * MIB;
     uint8_t *initrd = calloc(1, ilen);
@@ -233,18 +203,18 @@ static void test_initrd_too_big(void **state)
     assert_int_equal(e->ram[BOOT_KERNEL_ADDR], 0xcc);
     assert_int_equal(e->ram[BOOT_ZERO_PAGE_ADDR + LINUX_HEADER_MAGIC], 0xcc);
     free(initrd);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_kernel_too_big(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0);
     struct bz_spec s = bz_default();
     s.payload_len = 15 * MIB + 1;
     assert_int_equal(load(e, &s, NULL, 0, NULL), -1);
     assert_err_contains(e, "kernel does not fit in memory");
-    env_free(e);
+    loader_env_free(e);
 }
 
 /* A relocatable 2.10+ kernel runs from max(aligned load address,
@@ -257,12 +227,12 @@ static void test_init_size_and_pref_address(void **state)
     s.pref_address = 16 * MIB;
     s.init_size = 8 * MIB;
 
-    struct env *small = env_new(16 * MIB);
+    struct loader_env *small = loader_env_new(16 * MIB, 0);
     assert_int_equal(load(small, &s, NULL, 0, NULL), -1);
     assert_err_contains(small, "needs RAM up to 24 MiB");
-    env_free(small);
+    loader_env_free(small);
 
-    struct env *e = env_new(32 * MIB);
+    struct loader_env *e = loader_env_new(32 * MIB, 0);
     uint8_t initrd[8192] = { 0 };
     assert_int_equal(load(e, &s, initrd, sizeof(initrd), NULL), 0);
     assert_true(get_le32(zp(e) + LINUX_RAMDISK_IMAGE) >= 24 * MIB);
@@ -271,26 +241,26 @@ static void test_init_size_and_pref_address(void **state)
     assert_int_equal(load(e, &s, too_big, big, NULL), -1);
     assert_err_contains(e, "initrd does not fit");
     free(too_big);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_protocol_too_old(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0);
     struct bz_spec s = bz_default();
     s.version = 0x0204;
     assert_int_equal(load(e, &s, NULL, 0, NULL), -1);
     assert_string_equal(e->err, "Linux boot protocol 2.04 is too old (2.06 or later needed)");
     s.version = 0x0206;
     assert_int_equal(load(e, &s, NULL, 0, NULL), 0);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_missing_hdrs(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0);
     struct bz_spec s = bz_default();
     size_t len;
     uint8_t *k = bz_build(&s, &len);
@@ -302,13 +272,13 @@ static void test_missing_hdrs(void **state)
                                      e->err, sizeof(e->err)), -1);
     assert_err_contains(e, "no Linux boot header");
     free(k);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_truncated(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0);
     struct bz_spec s = bz_default();
     size_t len;
     uint8_t *k = bz_build(&s, &len);
@@ -325,13 +295,13 @@ static void test_truncated(void **state)
                                      e->err, sizeof(e->err)), -1);
     assert_err_contains(e, "truncated bzImage");
     free(k);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_setup_sects_zero_means_four(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0);
     struct bz_spec s = bz_default();
     s.setup_sects = 0;
     assert_int_equal(load(e, &s, NULL, 0, NULL), 0);
@@ -343,24 +313,24 @@ static void test_setup_sects_zero_means_four(void **state)
     s.setup_sects = 9;
     assert_int_equal(load(e, &s, NULL, 0, NULL), 0);
     assert_int_equal(e->ram[BOOT_KERNEL_ADDR + 1000], bz_payload_byte(1000));
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_zimage_rejected(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0);
     struct bz_spec s = bz_default();
     s.loadflags = 0;
     assert_int_equal(load(e, &s, NULL, 0, NULL), -1);
     assert_err_contains(e, "zImage");
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_x86_64_kernel_rejected(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0);
     struct bz_spec s = bz_default();
     size_t len;
     uint8_t *k = bz_build(&s, &len);
@@ -373,13 +343,13 @@ static void test_x86_64_kernel_rejected(void **state)
     assert_int_equal(linux_boot_load(e->ram, e->ram_size, k, len, NULL, 0, NULL, &e->st,
                                      e->err, sizeof(e->err)), 0);
     free(k);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_cmdline_limits(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0);
     struct bz_spec s = bz_default();
     s.cmdline_size = 10;
     assert_int_equal(load(e, &s, NULL, 0, "0123456789"), 0);
@@ -391,34 +361,34 @@ static void test_cmdline_limits(void **state)
     assert_int_equal(load(e, &s, NULL, 0, NULL), 0);
     assert_string_equal((const char *)e->ram + BOOT_CMDLINE_ADDR, "");
     assert_int_equal(get_le32(zp(e) + LINUX_CMD_LINE_PTR), BOOT_CMDLINE_ADDR);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_code32_start_outside_kernel(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0);
     struct bz_spec s = bz_default();
     s.code32_start = 0x200000;
     assert_int_equal(load(e, &s, NULL, 0, NULL), -1);
     assert_err_contains(e, "code32_start 0x200000");
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_ram_size_checked(void **state)
 {
     (void)state;
-    struct env *e = env_new(8 * MIB);
+    struct loader_env *e = loader_env_new(8 * MIB, 0);
     struct bz_spec s = bz_default();
     assert_int_equal(load(e, &s, NULL, 0, NULL), -1);
     assert_err_contains(e, "RAM size 8 MiB");
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_random_bytes(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0);
     size_t len = 64 * 1024;
     uint8_t *junk = malloc(len);
     uint32_t x = 12345;
@@ -430,7 +400,7 @@ static void test_random_bytes(void **state)
     assert_int_equal(linux_boot_load(e->ram, e->ram_size, junk, len, NULL, 0, NULL, &e->st,
                                      e->err, sizeof(e->err)), -1);
     free(junk);
-    env_free(e);
+    loader_env_free(e);
 }
 
 int main(void)

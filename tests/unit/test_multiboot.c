@@ -14,40 +14,16 @@
 #include "boot/multiboot.h"
 #include "boot/pc_layout.h"
 #include "boot_images.h"
+#include "loader_env.h"
 
-#define MIB (1024u * 1024)
-
-struct env {
-    uint8_t *ram;
-    uint64_t ram_size;
-    struct cpu_state st;
-    char err[256];
-};
-
-static struct env *env_new(uint64_t ram_size)
-{
-    struct env *e = calloc(1, sizeof(*e));
-    e->ram_size = ram_size;
-    e->ram = malloc(ram_size);
-    assert_non_null(e->ram);
-    memset(e->ram, 0xcc, ram_size);   /* so zero-filled bss is visible */
-    return e;
-}
-
-static void env_free(struct env *e)
-{
-    free(e->ram);
-    free(e);
-}
-
-static int load_image(struct env *e, const uint8_t *img, size_t len, const char *cmdline,
+static int load_image(struct loader_env *e, const uint8_t *img, size_t len, const char *cmdline,
                       const struct mb_module *mods, unsigned nmods)
 {
     return multiboot_load(e->ram, e->ram_size, img, len, cmdline, mods, nmods, &e->st,
                           e->err, sizeof(e->err));
 }
 
-static int load_elf(struct env *e, const struct elf_spec *s, const char *cmdline,
+static int load_elf(struct loader_env *e, const struct elf_spec *s, const char *cmdline,
                     const struct mb_module *mods, unsigned nmods)
 {
     size_t len;
@@ -57,15 +33,9 @@ static int load_elf(struct env *e, const struct elf_spec *s, const char *cmdline
     return rc;
 }
 
-static uint32_t mbi32(struct env *e, unsigned off)
+static uint32_t mbi32(struct loader_env *e, unsigned off)
 {
     return get_le32(e->ram + BOOT_MBI_ADDR + off);
-}
-
-static void assert_err_contains(struct env *e, const char *what)
-{
-    if (!strstr(e->err, what))
-        fail_msg("error '%s' does not mention '%s'", e->err, what);
 }
 
 static void test_probe(void **state)
@@ -93,7 +63,7 @@ static void test_probe(void **state)
 static void test_elf_segments_loaded(void **state)
 {
     (void)state;
-    struct env *e = env_new(32 * MIB);
+    struct loader_env *e = loader_env_new(32 * MIB, 0xcc);
     struct elf_spec s = elf_default();
     assert_int_equal(load_elf(e, &s, NULL, NULL, 0), 0);
     for (uint32_t b = 0; b < 0x2000; b += 0x3ff)
@@ -104,13 +74,13 @@ static void test_elf_segments_loaded(void **state)
         assert_int_equal(e->ram[0x103000 + b], 0);            /* bss */
     assert_int_equal(e->ram[0x102000], 0xcc);                 /* the gap is untouched */
     assert_int_equal(e->ram[0x104000], 0xcc);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_entry_state(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0xcc);
     struct elf_spec s = elf_default();
     assert_int_equal(load_elf(e, &s, NULL, NULL, 0), 0);
     const struct cpu_state *st = &e->st;
@@ -130,13 +100,13 @@ static void test_entry_state(void **state)
         assert_int_equal(st->seg[r].limit, 0xffffffffu);
         assert_int_equal(st->seg[r].attr & (SEGA_CODE | SEGA_RW | SEGA_P), SEGA_RW | SEGA_P);
     }
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_info_structure(void **state)
 {
     (void)state;
-    struct env *e = env_new(64 * MIB);
+    struct loader_env *e = loader_env_new(64 * MIB, 0xcc);
     struct elf_spec s = elf_default();
     uint8_t modbytes[10000];
     for (size_t i = 0; i < sizeof(modbytes); i++)
@@ -187,46 +157,46 @@ static void test_info_structure(void **state)
     assert_true(mbi32(e, MBI_MODS_ADDR) < BOOT_MBI_END);
     assert_true(mbi32(e, MBI_LOADER_NAME) < BOOT_MBI_END);
     assert_int_equal(mbi32(e, MBI_CMDLINE), BOOT_CMDLINE_ADDR);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_no_cmdline_no_modules(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0xcc);
     struct elf_spec s = elf_default();
     assert_int_equal(load_elf(e, &s, NULL, NULL, 0), 0);
     assert_string_equal((const char *)e->ram + mbi32(e, MBI_CMDLINE), "");
     assert_int_equal(mbi32(e, MBI_MODS_COUNT), 0);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_no_header(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0xcc);
     struct elf_spec s = elf_default();
     s.no_mb_header = true;
     assert_int_equal(load_elf(e, &s, NULL, NULL, 0), -1);
     assert_err_contains(e, "no Multiboot header in the first 8192 bytes");
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_bad_checksum(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0xcc);
     struct elf_spec s = elf_default();
     s.bad_checksum = true;
     assert_int_equal(load_elf(e, &s, NULL, NULL, 0), -1);
     assert_err_contains(e, "checksum");
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_unsupported_required_flag(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0xcc);
     struct elf_spec s = elf_default();
     s.mb_flags |= 0x8;
     assert_int_equal(load_elf(e, &s, NULL, NULL, 0), -1);
@@ -234,25 +204,25 @@ static void test_unsupported_required_flag(void **state)
     /* The video-mode request is accepted (no video info is given). */
     s.mb_flags = MB_HDR_VIDEO_MODE;
     assert_int_equal(load_elf(e, &s, NULL, NULL, 0), 0);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_segment_beyond_ram(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0xcc);
     struct elf_spec s = elf_default();
     s.seg[1].paddr = s.seg[1].vaddr = 16 * MIB - 0x800;
     assert_int_equal(load_elf(e, &s, NULL, NULL, 0), -1);
     assert_err_contains(e, "beyond the end of RAM (16 MiB)");
     assert_int_equal(e->ram[0x100000], 0xcc);   /* nothing loaded */
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_segment_in_low_areas(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0xcc);
     struct elf_spec s = elf_default();
     s.seg[1].paddr = s.seg[1].vaddr = 0x8000;
     assert_int_equal(load_elf(e, &s, NULL, NULL, 0), -1);
@@ -264,13 +234,13 @@ static void test_segment_in_low_areas(void **state)
     s.seg[1].paddr = s.seg[1].vaddr = 0x40000;
     assert_int_equal(load_elf(e, &s, NULL, NULL, 0), 0);
     assert_int_equal(e->ram[0x40000], 0x77);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_truncated_program_headers(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0xcc);
     struct elf_spec s = elf_default();
     size_t len;
     uint8_t *img = elf_build(&s, &len);
@@ -283,13 +253,13 @@ static void test_truncated_program_headers(void **state)
     assert_int_equal(load_image(e, img, elf_seg_offset(&s, 1) + 0x80, NULL, NULL, 0), -1);
     assert_err_contains(e, "segment 1 data");
     free(img);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_wrong_machine_and_class(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0xcc);
     struct elf_spec s = elf_default();
     s.machine = 62;   /* x86-64 */
     assert_int_equal(load_elf(e, &s, NULL, NULL, 0), -1);
@@ -302,13 +272,13 @@ static void test_wrong_machine_and_class(void **state)
     s.type = 3;       /* ET_DYN */
     assert_int_equal(load_elf(e, &s, NULL, NULL, 0), -1);
     assert_err_contains(e, "not an executable");
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_entry_checks(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0xcc);
     struct elf_spec s = elf_default();
     s.entry = 0x200000;
     assert_int_equal(load_elf(e, &s, NULL, NULL, 0), -1);
@@ -322,13 +292,13 @@ static void test_entry_checks(void **state)
     assert_int_equal(load_elf(e, &s, NULL, NULL, 0), 0);
     assert_int_equal(e->st.eip, 0x100020);
     assert_int_equal(e->ram[0x100000], 0x11);   /* loaded at the physical address */
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_module_too_big(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0xcc);
     struct elf_spec s = elf_default();
     size_t big = 15 * MIB;
     uint8_t *data = calloc(1, big);
@@ -336,7 +306,7 @@ static void test_module_too_big(void **state)
     assert_int_equal(load_elf(e, &s, NULL, &m, 1), -1);
     assert_err_contains(e, "module 0 ('big.img'");
     free(data);
-    env_free(e);
+    loader_env_free(e);
 }
 
 /* A flat binary whose header (flag 16) gives its own load addresses. */
@@ -359,7 +329,7 @@ static uint8_t *aout_build(size_t len, size_t hdr_off, uint32_t header_addr, uin
 static void test_aout_kludge(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0xcc);
     size_t len = 0x3000;
     /* Header at file offset 0x40 says it lives at 0x200040: file offset 0
      * goes to 0x200000; 0x2000 bytes loaded, bss up to 0x204000. */
@@ -402,24 +372,24 @@ static void test_aout_kludge(void **state)
     assert_int_equal(load_image(e, img, len, NULL, NULL, 0), -1);
     assert_err_contains(e, "beyond the end of RAM");
     free(img);
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_not_elf_without_kludge(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0xcc);
     uint8_t img[4096] = { 0 };
     mb_put_header(img + 8, MB_HDR_MEMORY_INFO, false);
     assert_int_equal(load_image(e, img, sizeof(img), NULL, NULL, 0), -1);
     assert_err_contains(e, "not an ELF file");
-    env_free(e);
+    loader_env_free(e);
 }
 
 static void test_random_bytes(void **state)
 {
     (void)state;
-    struct env *e = env_new(16 * MIB);
+    struct loader_env *e = loader_env_new(16 * MIB, 0xcc);
     size_t len = 32768;
     uint8_t *junk = malloc(len);
     uint32_t x = 99;
@@ -431,7 +401,7 @@ static void test_random_bytes(void **state)
     assert_int_equal(load_image(e, junk, len, NULL, NULL, 0), -1);
     assert_int_equal(load_image(e, junk, 5, NULL, NULL, 0), -1);
     free(junk);
-    env_free(e);
+    loader_env_free(e);
 }
 
 int main(void)
