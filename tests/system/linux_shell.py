@@ -122,7 +122,7 @@ class Guest:
         self.send(('echo "@@B""%s"; %s; echo "@@E""%s $?"\r' % (tag, cmd, tag)).encode())
         self.expect(("@@B%s\r*\n" % tag).encode(), timeout)
         start = self.pos
-        m = self.expect(("@@E%s ([0-9]+)" % tag).encode(), timeout)
+        m = self.expect(("@@E%s ([0-9]+)\r" % tag).encode(), timeout)   # whole number: wait for the line end
         out = re.sub(rb"\r+\n", b"\n", self.buf[start:m.start()])
         self.wait_prompt(timeout)
         return out.decode("utf-8", "replace"), int(m.group(1))
@@ -261,7 +261,7 @@ def ctrl_c_check(res, g):
     try:
         g.wait_prompt(CMD_TIMEOUT)
         g.send(b'echo "@@S""$?"\r')       # the status of the interrupted sleep
-        m = g.expect(rb"@@S([0-9]+)", CMD_TIMEOUT)
+        m = g.expect(rb"@@S([0-9]+)\r", CMD_TIMEOUT)    # the serial console sends digit by digit
         g.wait_prompt(CMD_TIMEOUT)
     except Timeout as e:
         res.check("Ctrl-C interrupts a running command", False, str(e))
