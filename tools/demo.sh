@@ -13,7 +13,7 @@ cat <<TXT
 morph boots Debian's i386 Linux kernel with a busybox initramfs on its soft
 CPU (an interpreter): every port access, HLT and interrupt of the guest goes
 to morph's device models (PIC, PIT, RTC, 16550A UART, i8042, PCI host bridge).
-The serial console is this terminal.  The boot takes a few minutes (the kernel
+The serial console is this terminal.  The boot takes about a minute (the kernel
 is interpreted instruction by instruction); then you get a shell: / #
 
   poweroff     in the guest: stops the machine, morph exits with status 0
