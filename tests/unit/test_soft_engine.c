@@ -18,8 +18,7 @@ static void test_real_mode_and_hlt(void **st)
     struct guest *g = guest_new();
     put_bytes(g, 0x7c00, prog_real, sizeof(prog_real));
     guest_real_mode_at(g, 0x7c00, 0);
-    assert_int_equal(guest_run(g), EXIT_HLT);
-    struct cpu_state s = guest_state(g);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(s.gpr[REG_EAX] & 0xffff, 0x1234);
     assert_int_equal(s.gpr[REG_EBX] & 0xffff, 0x1235);
     assert_int_equal(s.eip, 0x7c09);
@@ -76,8 +75,7 @@ static void test_port_io_exits(void **st)
     g->exit.io.data = 0x5a;
 
     /* Port 0x80 is not solicited: the engine drops the write. */
-    assert_int_equal(guest_run(g), EXIT_HLT);
-    struct cpu_state s = guest_state(g);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(s.gpr[REG_EBX] & 0xff, 0x5a);
     struct engine_stats stats = guest_stats(g);
     assert_int_equal(stats.unsolicited_io, 1);
@@ -105,8 +103,7 @@ static void test_protected_mode_switch(void **st)
     struct guest *g = guest_new();
     put_bytes(g, 0x7c00, prog_pm, sizeof(prog_pm));
     guest_real_mode_at(g, 0x7c00, 0);
-    assert_int_equal(guest_run(g), EXIT_HLT);
-    struct cpu_state s = guest_state(g);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_true(s.cr0 & CR0_PE);
     assert_int_equal(s.seg[SEG_CS].selector, 0x08);
     assert_int_equal(s.seg[SEG_CS].limit, 0xffffffffu);
@@ -154,8 +151,7 @@ static void test_mmio_exits_with_replay(void **st)
     assert_int_equal(g->exit.mmio.data, 15);
     assert_int_equal(guest_state(g).eip, 0x1000 + 10); /* still at the ADD */
 
-    assert_int_equal(guest_run(g), EXIT_HLT);
-    struct cpu_state s = guest_state(g);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(s.gpr[REG_EAX], 0xdeadbeef);
     assert_int_equal(s.eflags & EFL_ZF, 0);
     guest_free(g);
@@ -203,8 +199,7 @@ static void test_self_modifying_code(void **st)
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_smc, sizeof(prog_smc));
     guest_flat32_at(g, 0x1000);
-    assert_int_equal(guest_run(g), EXIT_HLT);
-    struct cpu_state s = guest_state(g);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(s.gpr[REG_EBX], 1);     /* before the patch */
     assert_int_equal(s.gpr[REG_EAX], 7);     /* after it */
     assert_int_equal(s.gpr[REG_ECX], 1);     /* the last write to the next insn */
@@ -268,8 +263,7 @@ static void test_interrupt_window_and_injection(void **st)
     soft_engine_ops.request_interrupt_window(g->e, false);
     soft_engine_ops.inject_interrupt(g->e, 0x20);
     assert_false(soft_engine_ops.interrupt_ready(g->e));
-    assert_int_equal(guest_run(g), EXIT_HLT);
-    struct cpu_state s = guest_state(g);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(s.gpr[REG_ECX] & 0xffff, 0x77);
     assert_int_equal(s.gpr[REG_EDX] & 0xffff, 0);
     assert_int_equal(s.eip, 0x7c1b);
@@ -310,13 +304,37 @@ static void put_desc(struct guest *g, uint32_t gdt, unsigned idx, uint64_t d)
     memcpy(g->ram + gdt + idx * 8, &d, 8);
 }
 
+/* GDT at 0x2000: flat ring-0 code (0x08) and data (0x10). */
+static void put_flat_gdt(struct guest *g)
+{
+    put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
+    put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
+}
+
+/* TSS at 0x4000 (selector 0x28) with the ring-0 stack 0x10:0x9000. */
+static void put_ring0_tss(struct guest *g)
+{
+    put_desc(g, 0x2000, 5, make_desc(0x4000, 0x67, 0x0089));
+    put32(g, 0x4004, 0x9000);                 /* esp0 */
+    put32(g, 0x4008, 0x10);                   /* ss0 */
+}
+
+/* Flat 32-bit ring 0 at eip with the GDT at 0x2000 and the IDT at 0x3000. */
+static void guest_flat32_with_tables(struct guest *g, uint32_t eip, uint16_t gdt_limit)
+{
+    guest_flat32_at(g, eip);
+    struct cpu_state s = guest_state(g);
+    s.gdtr = (struct dtable_reg){ 0x2000, gdt_limit };
+    s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
+    soft_engine_ops.set_state(g->e, &s);
+}
+
 static void test_page_fault_handled_and_resumed(void **st)
 {
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_pf, sizeof(prog_pf));
-    put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
-    put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
+    put_flat_gdt(g);
     put_gate(g, 0x3000, 14, 0x08, 0x100d, 0x8e);
     put32(g, 0x100000, 0x00000083);          /* 4M page: identity 0-4M */
     put32(g, 0x400000, 0x600d);
@@ -355,23 +373,15 @@ static void test_user_mode_round_trip(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_user, sizeof(prog_user));
-    put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
-    put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
+    put_flat_gdt(g);
     put_desc(g, 0x2000, 3, make_desc(0, 0xfffff, 0xc0fb));
     put_desc(g, 0x2000, 4, make_desc(0, 0xfffff, 0xc0f3));
-    put_desc(g, 0x2000, 5, make_desc(0x4000, 0x67, 0x0089));
-    put32(g, 0x4004, 0x9000);                 /* esp0 */
-    put32(g, 0x4008, 0x10);                   /* ss0 */
+    put_ring0_tss(g);
     put_gate(g, 0x3000, 0x80, 0x08, 0x102c, 0xee);
     put_gate(g, 0x3000, 0x81, 0x08, 0x1036, 0xee);
     put_gate(g, 0x3000, 0x82, 0x08, 0x1036, 0x8e);   /* DPL 0: INT from CPL3 -> #GP */
-    guest_flat32_at(g, 0x1000);
-    struct cpu_state s = guest_state(g);
-    s.gdtr = (struct dtable_reg){ 0x2000, 47 };
-    s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
-    soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(guest_run(g), EXIT_HLT);
-    s = guest_state(g);
+    guest_flat32_with_tables(g, 0x1000, 47);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(s.gpr[REG_ESI], 9);
     assert_int_equal(s.gpr[REG_EBX], 0x1b);                  /* CS pushed by INT 0x80 */
     assert_int_equal(s.gpr[REG_EDI], 0x9000 - 20);           /* ss, esp, eflags, cs, eip */
@@ -401,8 +411,7 @@ static void test_cpuid(void **st)
     assert_true(g->exit.cpuid.edx & (1u << 3));         /* PSE */
     assert_true(g->exit.cpuid.edx & (1u << 4));         /* TSC */
     g->exit.cpuid.ebx = 0x1234;
-    assert_int_equal(guest_run(g), EXIT_HLT);
-    struct cpu_state s = guest_state(g);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(s.gpr[REG_ESI], 0x756e6547);      /* "Genu" */
     assert_int_equal(s.gpr[REG_EBX], 0x1234);
     assert_int_equal(s.gpr[REG_EAX], CPU_SIGNATURE);
@@ -449,16 +458,10 @@ static void test_single_step(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_tf, sizeof(prog_tf));
-    put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
-    put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
+    put_flat_gdt(g);
     put_gate(g, 0x3000, 1, 0x08, 0x1016, 0x8e);
-    guest_flat32_at(g, 0x1000);
-    struct cpu_state s = guest_state(g);
-    s.gdtr = (struct dtable_reg){ 0x2000, 23 };
-    s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
-    soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(guest_run(g), EXIT_HLT);
-    s = guest_state(g);
+    guest_flat32_with_tables(g, 0x1000, 23);
+    struct cpu_state s = guest_run_to_hlt(g);
     /* Traps after nop, nop, nop, pushf, and, popf (TF was set as each began). */
     assert_int_equal(s.gpr[REG_ESI], 6);
     assert_true(s.dr[6] & 0x4000);
@@ -501,8 +504,7 @@ static void test_nmi_wakes_halted_cpu(void **st)
     assert_false(soft_engine_ops.interrupt_ready(g->e));   /* IF = 0 */
     assert_int_equal(guest_run(g), EXIT_HLT);
     soft_engine_ops.inject_nmi(g->e);
-    assert_int_equal(guest_run(g), EXIT_HLT);
-    struct cpu_state s = guest_state(g);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(s.gpr[REG_EDI] & 0xffff, 0x55);
     assert_int_equal(s.eip, 0x7c13);
     assert_false(s.events.nmi_blocked);                     /* IRET unblocked NMIs */
@@ -520,8 +522,7 @@ static void test_traces(void **st)
     put_bytes(g, 0x7c00, prog_real, sizeof(prog_real));
     put32(g, 0x30 * 4, 0x7c08);                 /* IVT[0x30] -> the HLT */
     guest_real_mode_at(g, 0x7c00, 0);
-    assert_int_equal(guest_run(g), EXIT_HLT);
-    struct cpu_state s = guest_state(g);
+    struct cpu_state s = guest_run_to_hlt(g);
     s.eflags |= EFL_IF;
     soft_engine_ops.set_state(g->e, &s);
     soft_engine_ops.inject_interrupt(g->e, 0x30);
@@ -546,17 +547,11 @@ static void test_double_fault(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_df, sizeof(prog_df));
-    put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
-    put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
+    put_flat_gdt(g);
     put_gate(g, 0x3000, 13, 0x08, 0x1007, 0x0e);   /* #GP gate not present: #NP */
     put_gate(g, 0x3000, 8, 0x08, 0x1007, 0x8e);
-    guest_flat32_at(g, 0x1000);
-    struct cpu_state s = guest_state(g);
-    s.gdtr = (struct dtable_reg){ 0x2000, 23 };
-    s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
-    soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(guest_run(g), EXIT_HLT);
-    s = guest_state(g);
+    guest_flat32_with_tables(g, 0x1000, 23);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(s.gpr[REG_EDI], 0);          /* #DF error code */
     assert_int_equal(s.gpr[REG_ESI], 0x1004);     /* the faulting MOV DS */
     struct soft_event_record r[SOFT_EVENT_RING];
@@ -579,13 +574,10 @@ static void test_int_gate_dpl_check(void **st)
     static const uint8_t gp_handler[] = { 0x8b, 0x3c, 0x24, 0xf4 };   /* mov edi,[esp] / hlt */
     put_bytes(g, 0x1000, prog, sizeof(prog));
     put_bytes(g, 0x1100, gp_handler, sizeof(gp_handler));
-    put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
-    put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
+    put_flat_gdt(g);
     put_desc(g, 0x2000, 3, make_desc(0, 0xfffff, 0xc0fb));
     put_desc(g, 0x2000, 4, make_desc(0, 0xfffff, 0xc0f3));
-    put_desc(g, 0x2000, 5, make_desc(0x4000, 0x67, 0x0089));
-    put32(g, 0x4004, 0x9000);
-    put32(g, 0x4008, 0x10);
+    put_ring0_tss(g);
     put_gate(g, 0x3000, 0x40, 0x08, 0x1100, 0x8e);   /* DPL 0 */
     put_gate(g, 0x3000, 13, 0x08, 0x1100, 0x8e);
     struct cpu_state s;
@@ -624,19 +616,11 @@ static void test_virtual_8086_round_trip(void **st)
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_v86, sizeof(prog_v86));
     put_bytes(g, 0x20000, prog_v86_code, sizeof(prog_v86_code));
-    put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
-    put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
-    put_desc(g, 0x2000, 5, make_desc(0x4000, 0x67, 0x0089));
-    put32(g, 0x4004, 0x9000);
-    put32(g, 0x4008, 0x10);
+    put_flat_gdt(g);
+    put_ring0_tss(g);
     put_gate(g, 0x3000, 0x30, 0x08, 0x1026, 0xee);
-    guest_flat32_at(g, 0x1000);
-    struct cpu_state s = guest_state(g);
-    s.gdtr = (struct dtable_reg){ 0x2000, 47 };
-    s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
-    soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(guest_run(g), EXIT_HLT);
-    s = guest_state(g);
+    guest_flat32_with_tables(g, 0x1000, 47);
+    struct cpu_state s = guest_run_to_hlt(g);
     assert_int_equal(s.gpr[REG_EDI], 0x1234);          /* DS pushed from v86 */
     assert_int_equal(s.gpr[REG_EBX] & 0xffff, 0);       /* DS nulled in the handler */
     assert_int_equal(s.gpr[REG_ESI], 0x2000);           /* v86 CS */
@@ -677,8 +661,7 @@ static void test_task_switches(void **st)
     put_bytes(g, 0x1000, prog_task_a, sizeof(prog_task_a));
     put_bytes(g, 0x1100, prog_task_b, sizeof(prog_task_b));
     put_bytes(g, 0x1200, prog_task_c, sizeof(prog_task_c));
-    put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
-    put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
+    put_flat_gdt(g);
     put_desc(g, 0x2000, 5, make_desc(0x4000, 0x67, 0x0089));   /* A */
     put_desc(g, 0x2000, 6, make_desc(0x4100, 0x67, 0x0089));   /* B */
     put_desc(g, 0x2000, 7, make_desc(0x4200, 0x67, 0x0089));   /* C */
@@ -686,13 +669,8 @@ static void test_task_switches(void **st)
     put_tss(g, 0x4200, 0x1200, 0x7000);
     put_gate(g, 0x3000, 13, 0x08, 0x1000, 0x0e);   /* not present: #GP -> #NP -> #DF */
     put_gate(g, 0x3000, 8, 0x38, 0, 0x85);          /* task gate to C */
-    guest_flat32_at(g, 0x1000);
-    struct cpu_state s = guest_state(g);
-    s.gdtr = (struct dtable_reg){ 0x2000, 63 };
-    s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
-    soft_engine_ops.set_state(g->e, &s);
-    assert_int_equal(guest_run(g), EXIT_HLT);
-    s = guest_state(g);
+    guest_flat32_with_tables(g, 0x1000, 63);
+    struct cpu_state s = guest_run_to_hlt(g);
     /* In task C, from the double fault. */
     assert_int_equal(s.tr.selector, 0x38);
     assert_int_equal(s.eip, 0x1206);
