@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "device_rig.h"
 #include "devices/bus.h"
 #include "devices/i8042.h"
 
@@ -60,29 +61,10 @@ static int rig_teardown(void **state)
     return 0;
 }
 
-static uint8_t status(struct rig *r)
-{
-    uint64_t v;
-    assert_true(bus_read(&r->bus, I8042_CMD_PORT, 1, &v));
-    return (uint8_t)v;
-}
-
-static void command(struct rig *r, uint8_t cmd)
-{
-    assert_true(bus_write(&r->bus, I8042_CMD_PORT, 1, cmd));
-}
-
-static void data_out(struct rig *r, uint8_t v)
-{
-    assert_true(bus_write(&r->bus, I8042_DATA_PORT, 1, v));
-}
-
-static uint8_t data_in(struct rig *r)
-{
-    uint64_t v;
-    assert_true(bus_read(&r->bus, I8042_DATA_PORT, 1, &v));
-    return (uint8_t)v;
-}
+static uint8_t status(struct rig *r) { return rig_in8(&r->bus, I8042_CMD_PORT); }
+static void command(struct rig *r, uint8_t cmd) { rig_out8(&r->bus, I8042_CMD_PORT, cmd); }
+static void data_out(struct rig *r, uint8_t v) { rig_out8(&r->bus, I8042_DATA_PORT, v); }
+static uint8_t data_in(struct rig *r) { return rig_in8(&r->bus, I8042_DATA_PORT); }
 
 /* Read one byte the way Linux's i8042 does: wait for OBF, then read. */
 static uint8_t expect_byte(struct rig *r)

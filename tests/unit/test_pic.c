@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include "device_rig.h"
 #include "devices/bus.h"
 #include "devices/pic.h"
 
@@ -23,14 +24,8 @@ static void note_intr(void *opaque, bool level)
     f->intr_level = level;
 }
 
-static void out8(struct fixture *f, uint16_t port, uint8_t v) { assert_true(bus_write(&f->io, port, 1, v)); }
-
-static uint8_t in8(struct fixture *f, uint16_t port)
-{
-    uint64_t v;
-    assert_true(bus_read(&f->io, port, 1, &v));
-    return (uint8_t)v;
-}
+static void out8(struct fixture *f, uint16_t port, uint8_t v) { rig_out8(&f->io, port, v); }
+static uint8_t in8(struct fixture *f, uint16_t port) { return rig_in8(&f->io, port); }
 
 static void pulse(struct fixture *f, unsigned irq)
 {

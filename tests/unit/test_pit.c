@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include "device_rig.h"
 #include "devices/bus.h"
 #include "devices/pit.h"
 #include "devices/timer.h"
@@ -46,25 +47,11 @@ static uint64_t tick_ns(uint64_t n)
 /* Move the clock to `ns`, firing every timer at its exact deadline. */
 static void advance_to(struct fixture *f, uint64_t ns)
 {
-    for (;;) {
-        uint64_t d = timer_next_deadline(&f->ts);
-        if (d > ns)
-            break;
-        assert_true(d >= f->now);
-        f->now = d;
-        timer_run_expired(&f->ts, d);
-    }
-    f->now = ns;
+    rig_advance_to(&f->ts, &f->now, ns, NULL, NULL);
 }
 
-static void out8(struct fixture *f, uint16_t port, uint8_t v) { assert_true(bus_write(&f->io, port, 1, v)); }
-
-static uint8_t in8(struct fixture *f, uint16_t port)
-{
-    uint64_t v;
-    assert_true(bus_read(&f->io, port, 1, &v));
-    return (uint8_t)v;
-}
+static void out8(struct fixture *f, uint16_t port, uint8_t v) { rig_out8(&f->io, port, v); }
+static uint8_t in8(struct fixture *f, uint16_t port) { return rig_in8(&f->io, port); }
 
 static uint16_t in16_lsb_msb(struct fixture *f, uint16_t port)
 {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include "device_rig.h"
 #include "devices/bus.h"
 #include "devices/rtc.h"
 #include "devices/timer.h"
@@ -39,14 +40,8 @@ static void record_irq(void *opaque, unsigned irq, int level)
     f->irq_level = level;
 }
 
-static void out8(struct fixture *f, uint16_t port, uint8_t v) { assert_true(bus_write(&f->io, port, 1, v)); }
-
-static uint8_t in8(struct fixture *f, uint16_t port)
-{
-    uint64_t v;
-    assert_true(bus_read(&f->io, port, 1, &v));
-    return (uint8_t)v;
-}
+static void out8(struct fixture *f, uint16_t port, uint8_t v) { rig_out8(&f->io, port, v); }
+static uint8_t in8(struct fixture *f, uint16_t port) { return rig_in8(&f->io, port); }
 
 static uint8_t cmos_read(struct fixture *f, uint8_t reg)
 {
@@ -62,19 +57,16 @@ static void cmos_write(struct fixture *f, uint8_t reg, uint8_t v)
 
 /* Move the clock to `ns`, firing timers at their deadlines; `serve` plays an
  * interrupt handler that reads register C whenever IRQ 8 is up. */
+static void serve_irq8(void *opaque)
+{
+    struct fixture *f = opaque;
+    if (f->irq_level)
+        f->c_seen |= cmos_read(f, 0x0C);
+}
+
 static void advance_to(struct fixture *f, uint64_t ns, bool serve)
 {
-    for (;;) {
-        uint64_t d = timer_next_deadline(&f->ts);
-        if (d > ns)
-            break;
-        assert_true(d >= f->now);
-        f->now = d;
-        timer_run_expired(&f->ts, d);
-        if (serve && f->irq_level)
-            f->c_seen |= cmos_read(f, 0x0C);
-    }
-    f->now = ns;
+    rig_advance_to(&f->ts, &f->now, ns, serve ? serve_irq8 : NULL, f);
 }
 
 static struct fixture *make_fixture(int64_t epoch)

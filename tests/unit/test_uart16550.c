@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "device_rig.h"
 #include "devices/bus.h"
 #include "devices/uart16550.h"
 
@@ -73,17 +74,8 @@ static int rig_teardown(void **state)
     return 0;
 }
 
-static uint8_t in(struct rig *r, unsigned reg)
-{
-    uint64_t v = 0;
-    assert_true(bus_read(&r->bus, BASE + reg, 1, &v));
-    return (uint8_t)v;
-}
-
-static void out(struct rig *r, unsigned reg, uint8_t v)
-{
-    assert_true(bus_write(&r->bus, BASE + reg, 1, v));
-}
+static uint8_t in(struct rig *r, unsigned reg) { return rig_in8(&r->bus, (uint16_t)(BASE + reg)); }
+static void out(struct rig *r, unsigned reg, uint8_t v) { rig_out8(&r->bus, (uint16_t)(BASE + reg), v); }
 
 static void receive_all(struct rig *r, const char *text)
 {
