@@ -8,35 +8,6 @@
 #include "soft_test_util.h"
 #include "engine/cpu_state.h"
 
-static void flat32_at(struct guest *g, uint32_t eip)
-{
-    struct cpu_state s;
-    cpu_state_power_on(&s);
-    flat_protected(&s, 0);
-    s.eip = eip;
-    s.gpr[REG_ESP] = 0x8000;
-    soft_engine_ops.set_state(g->e, &s);
-}
-
-static enum exit_reason run(struct guest *g)
-{
-    return soft_engine_ops.run(g->e, &g->exit);
-}
-
-static struct cpu_state state(struct guest *g)
-{
-    struct cpu_state s;
-    soft_engine_ops.get_state(g->e, &s);
-    return s;
-}
-
-static uint64_t instructions(struct guest *g)
-{
-    struct engine_stats st;
-    soft_engine_ops.get_stats(g->e, &st);
-    return st.instructions;
-}
-
 static void put_desc(struct guest *g, uint32_t gdt, unsigned idx, uint64_t d)
 {
     memcpy(g->ram + gdt + idx * 8, &d, 8);
@@ -54,7 +25,7 @@ static void with_tables(struct guest *g, uint32_t cs_limit)
 {
     put_desc(g, 0x2000, 1, make_desc(0, 0xfffff, 0xc09b));
     put_desc(g, 0x2000, 2, make_desc(0, 0xfffff, 0xc093));
-    struct cpu_state s = state(g);
+    struct cpu_state s = guest_state(g);
     s.gdtr = (struct dtable_reg){ 0x2000, 23 };
     s.idtr = (struct dtable_reg){ 0x3000, 0x7ff };
     s.seg[SEG_CS].limit = cs_limit;
@@ -75,15 +46,15 @@ static void test_store_into_own_block(void **st)
     (void)st;
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_smc, sizeof(prog_smc));
-    flat32_at(g, 0x1000);
-    assert_int_equal(run(g), EXIT_HLT);
-    assert_int_equal(state(g).gpr[REG_EAX], 0x44332242u);
-    assert_int_equal(instructions(g), 3);
+    guest_flat32_at(g, 0x1000);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    assert_int_equal(guest_state(g).gpr[REG_EAX], 0x44332242u);
+    assert_int_equal(guest_stats(g).instructions, 3);
     /* Again, now that the page's code was re-decoded: the store writes the
      * same byte, and the result is the same. */
-    flat32_at(g, 0x1000);
-    assert_int_equal(run(g), EXIT_HLT);
-    assert_int_equal(state(g).gpr[REG_EAX], 0x44332242u);
+    guest_flat32_at(g, 0x1000);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    assert_int_equal(guest_state(g).gpr[REG_EAX], 0x44332242u);
     guest_free(g);
 }
 
@@ -101,14 +72,14 @@ static void test_fault_in_the_middle_of_a_block(void **st)
     put_bytes(g, 0x1000, prog_de, sizeof(prog_de));
     put_bytes(g, 0x1020, handler_edx_eip, sizeof(handler_edx_eip));
     put_gate(g, 0x3000, 0, 0x08, 0x1020);
-    flat32_at(g, 0x1000);
+    guest_flat32_at(g, 0x1000);
     with_tables(g, 0xffffffffu);
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(s.gpr[REG_EDX], 0x1007);      /* the DIV, not the block start */
     assert_int_equal(s.gpr[REG_EAX], 1);
     assert_int_equal(s.gpr[REG_EBX], 0);            /* nothing after the fault ran */
-    assert_int_equal(instructions(g), 2 + 2);       /* mov, xor; handler's mov, hlt */
+    assert_int_equal(guest_stats(g).instructions, 2 + 2);       /* mov, xor; handler's mov, hlt */
     guest_free(g);
 }
 
@@ -128,10 +99,10 @@ static void test_cs_limit_inside_a_block(void **st)
     put_bytes(g, 0x1000, prog_limit, sizeof(prog_limit));
     put_bytes(g, 0x1020, handler_edx_eip_err, sizeof(handler_edx_eip_err));
     put_gate(g, 0x3000, 13, 0x08, 0x1020);
-    flat32_at(g, 0x1000);
+    guest_flat32_at(g, 0x1000);
     with_tables(g, 0x1006);
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(s.gpr[REG_EAX], 1);
     assert_int_equal(s.gpr[REG_EBX], 0);
     assert_int_equal(s.gpr[REG_EDX], 0x1005);
@@ -147,12 +118,12 @@ static void test_instruction_across_a_page_in_line(void **st)
     memset(g->ram + 0x1ff0, 0x90, 14);
     static const uint8_t tail[] = { 0xb8, 0x78, 0x56, 0x34, 0x12, 0x40, 0xf4 };
     put_bytes(g, 0x1ffe, tail, sizeof(tail));
-    flat32_at(g, 0x1ff0);
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    guest_flat32_at(g, 0x1ff0);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(s.gpr[REG_EAX], 0x12345679u);
     assert_int_equal(s.eip, 0x2005);
-    assert_int_equal(instructions(g), 14 + 3);
+    assert_int_equal(guest_stats(g).instructions, 14 + 3);
     guest_free(g);
 }
 
@@ -169,9 +140,9 @@ static void test_store_into_an_insn_across_a_page(void **st)
         0xc6, 0x05, 0xff, 0x1f, 0x00, 0x00, 0x99, 0xeb, 0xed, 0xf4
     };
     put_bytes(g, 0x1ffe, code, sizeof(code));
-    flat32_at(g, 0x1ffe);
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    guest_flat32_at(g, 0x1ffe);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(s.gpr[REG_EAX], 0x12345699u);
     assert_int_equal(s.gpr[REG_EBX], 1);
     assert_int_equal(s.eip, 0x2012);
@@ -191,14 +162,14 @@ static void test_taken_branches_leave_the_block(void **st)
     struct guest *g = guest_new();
     put_bytes(g, 0x1000, prog_branch, sizeof(prog_branch));
     put32(g, 0x8000 - 4, 0);
-    flat32_at(g, 0x1000);
+    guest_flat32_at(g, 0x1000);
     g->c->s.gpr[REG_EBX] = 7;
-    assert_int_equal(run(g), EXIT_HLT);
-    struct cpu_state s = state(g);
+    assert_int_equal(guest_run(g), EXIT_HLT);
+    struct cpu_state s = guest_state(g);
     assert_int_equal(s.gpr[REG_ECX], 0);
     assert_int_equal(s.gpr[REG_EBX], 0);
     assert_int_equal(s.eip, 0x1012);
-    assert_int_equal(instructions(g), 1 + 2 * 3 + 1 + 1 + 1);
+    assert_int_equal(guest_stats(g).instructions, 1 + 2 * 3 + 1 + 1 + 1);
     guest_free(g);
 }
 
