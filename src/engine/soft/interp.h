@@ -135,6 +135,24 @@ static inline __attribute__((always_inline)) void rm_write(struct cpu *c, const 
         mem_write(c, i->seg, insn_ea(c, i), size, v);
 }
 
+/* The destination of a read-modify-write instruction: its value, checked for
+ * write access first (mem_read_rmw); *ea keeps the address for rm_write_back. */
+static inline __attribute__((always_inline)) uint32_t rm_read_rmw(struct cpu *c, const struct insn *i, unsigned size, uint32_t *ea)
+{
+    if (i->mod == 3)
+        return reg_get(c, i->rm, size);
+    *ea = insn_ea(c, i);
+    return mem_read_rmw(c, i->seg, *ea, size);
+}
+
+static inline __attribute__((always_inline)) void rm_write_back(struct cpu *c, const struct insn *i, unsigned size, uint32_t ea, uint32_t v)
+{
+    if (i->mod == 3)
+        reg_set(c, i->rm, size, v);
+    else
+        mem_write(c, i->seg, ea, size, v);
+}
+
 /* The instruction requires a memory operand (LEA, LGDT, ...). */
 static inline void require_mem(struct cpu *c, const struct insn *i)
 {

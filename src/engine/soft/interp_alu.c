@@ -113,17 +113,10 @@ void op_test_eAXIz_d(struct cpu *c, const struct insn *i) { lf_logic(c, 4, c->s.
 /* ---- INC / DEC / NOT / NEG ---- */
 ALWAYS_INLINE void incdec_rm(struct cpu *c, const struct insn *i, unsigned size, bool dec)
 {
-    uint32_t cf = cpu_get_cf(c), a, r, m = size_mask(size);
-    if (i->mod == 3) {
-        a = reg_get(c, i->rm, size);
-        r = (dec ? a - 1 : a + 1) & m;
-        reg_set(c, i->rm, size, r);
-    } else {
-        uint32_t ea = insn_ea(c, i);
-        a = mem_read_rmw(c, i->seg, ea, size);
-        r = (dec ? a - 1 : a + 1) & m;
-        mem_write(c, i->seg, ea, size, r);
-    }
+    uint32_t cf = cpu_get_cf(c), ea = 0, m = size_mask(size);
+    uint32_t a = rm_read_rmw(c, i, size, &ea);
+    uint32_t r = (dec ? a - 1 : a + 1) & m;
+    rm_write_back(c, i, size, ea, r);
     lf_record_aux(c, dec ? LF_DEC : LF_INC, size, r, a, 1, cf);
 }
 
@@ -148,28 +141,18 @@ void op_dec_Ev_d(struct cpu *c, const struct insn *i) { incdec_rm(c, i, 4, true)
 
 ALWAYS_INLINE void not_rm(struct cpu *c, const struct insn *i, unsigned size)
 {
-    if (i->mod == 3) {
-        reg_set(c, i->rm, size, ~reg_get(c, i->rm, size));
-    } else {
-        uint32_t ea = insn_ea(c, i);
-        mem_write(c, i->seg, ea, size, ~mem_read_rmw(c, i->seg, ea, size));
-    }
+    uint32_t ea = 0;
+    uint32_t v = rm_read_rmw(c, i, size, &ea);
+    rm_write_back(c, i, size, ea, ~v);
 }
 
 /* NEG is 0 - x: the SUB flags give CF = (x != 0) and OF = (x == minimum). */
 ALWAYS_INLINE void neg_rm(struct cpu *c, const struct insn *i, unsigned size)
 {
-    uint32_t m = size_mask(size), a, r;
-    if (i->mod == 3) {
-        a = reg_get(c, i->rm, size);
-        r = (0 - a) & m;
-        reg_set(c, i->rm, size, r);
-    } else {
-        uint32_t ea = insn_ea(c, i);
-        a = mem_read_rmw(c, i->seg, ea, size);
-        r = (0 - a) & m;
-        mem_write(c, i->seg, ea, size, r);
-    }
+    uint32_t m = size_mask(size), ea = 0;
+    uint32_t a = rm_read_rmw(c, i, size, &ea);
+    uint32_t r = (0 - a) & m;
+    rm_write_back(c, i, size, ea, r);
     lf_record(c, LF_SUB, size, r, 0, a);
 }
 

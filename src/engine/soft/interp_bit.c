@@ -16,13 +16,8 @@ static inline unsigned shift_count(const struct cpu *c, const struct insn *i)
 ALWAYS_INLINE void shift_rm(struct cpu *c, const struct insn *i, enum shift_op op, unsigned size)
 {
     unsigned count = shift_count(c, i), bits = size * 8;
-    uint32_t m = size_mask(size), msb = 1u << (bits - 1), ea = 0, a, r;
-    if (i->mod == 3) {
-        a = reg_get(c, i->rm, size);
-    } else {
-        ea = insn_ea(c, i);
-        a = mem_read_rmw(c, i->seg, ea, size);
-    }
+    uint32_t m = size_mask(size), msb = 1u << (bits - 1), ea = 0, r;
+    uint32_t a = rm_read_rmw(c, i, size, &ea);
     if (count == 0)
         return;   /* no write, flags unchanged */
 
@@ -57,10 +52,7 @@ ALWAYS_INLINE void shift_rm(struct cpu *c, const struct insn *i, enum shift_op o
     default:     r = (uint32_t)((int32_t)sign_extend(a, size) >> count) & m; break;
     }
 
-    if (i->mod == 3)
-        reg_set(c, i->rm, size, r);
-    else
-        mem_write(c, i->seg, ea, size, r);
+    rm_write_back(c, i, size, ea, r);
 
     switch (op) {
     case SH_ROL:
@@ -91,13 +83,8 @@ static void double_shift(struct cpu *c, const struct insn *i, bool left)
 {
     unsigned count = ((i->opcode & 1) ? c->s.gpr[REG_ECX] : i->imm) & 31;
     unsigned size = i->opsize, bits = size * 8;
-    uint32_t ea = 0, a, b = reg_get(c, i->reg, size), r;
-    if (i->mod == 3) {
-        a = reg_get(c, i->rm, size);
-    } else {
-        ea = insn_ea(c, i);
-        a = mem_read_rmw(c, i->seg, ea, size);
-    }
+    uint32_t ea = 0, b = reg_get(c, i->reg, size), r;
+    uint32_t a = rm_read_rmw(c, i, size, &ea);
     if (count == 0)
         return;
     bool cf;
@@ -127,10 +114,7 @@ static void double_shift(struct cpu *c, const struct insn *i, bool left)
             cf = (x >> (count - 1)) & 1;
         }
     }
-    if (i->mod == 3)
-        reg_set(c, i->rm, size, r);
-    else
-        mem_write(c, i->seg, ea, size, r);
+    rm_write_back(c, i, size, ea, r);
     uint32_t msb = 1u << (bits - 1);
     uint32_t f = flags_szp(r, size) | (cf ? EFL_CF : 0) | (((r ^ a) & msb) ? EFL_OF : 0);
     lf_set_flags(c, f);

@@ -125,19 +125,11 @@ void op_xchg_eAX_r(struct cpu *c, const struct insn *i)
  * either way (with its own value on a mismatch), as on hardware. */
 static void cmpxchg(struct cpu *c, const struct insn *i, unsigned size)
 {
-    uint32_t ea = 0, d, acc = reg_get(c, REG_EAX, size), src = reg_get(c, i->reg, size);
-    if (i->mod == 3) {
-        d = reg_get(c, i->rm, size);
-    } else {
-        ea = insn_ea(c, i);
-        d = mem_read_rmw(c, i->seg, ea, size);
-    }
+    uint32_t ea = 0, acc = reg_get(c, REG_EAX, size), src = reg_get(c, i->reg, size);
+    uint32_t d = rm_read_rmw(c, i, size, &ea);
     bool eq = acc == d;
     uint32_t out = eq ? src : d;
-    if (i->mod == 3)
-        reg_set(c, i->rm, size, out);
-    else
-        mem_write(c, i->seg, ea, size, out);
+    rm_write_back(c, i, size, ea, out);
     if (!eq)
         reg_set(c, REG_EAX, size, d);
     lf_record(c, LF_SUB, size, (acc - d) & size_mask(size), acc, d);
@@ -164,13 +156,8 @@ void op_cmpxchg8b(struct cpu *c, const struct insn *i)
 
 static void xadd(struct cpu *c, const struct insn *i, unsigned size)
 {
-    uint32_t g = reg_get(c, i->reg, size), d, ea = 0;
-    if (i->mod == 3) {
-        d = reg_get(c, i->rm, size);
-    } else {
-        ea = insn_ea(c, i);
-        d = mem_read_rmw(c, i->seg, ea, size);
-    }
+    uint32_t g = reg_get(c, i->reg, size), ea = 0;
+    uint32_t d = rm_read_rmw(c, i, size, &ea);
     uint32_t sum = (d + g) & size_mask(size);
     if (i->mod == 3) {
         reg_set(c, i->reg, size, d);
