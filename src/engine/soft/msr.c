@@ -71,6 +71,17 @@ _Noreturn static void exit_completing(struct cpu *c, enum exit_reason r)
     cpu_exit_now(c);
 }
 
+
+/* A solicited MSR: hand it to the monitor with the engine's value prefilled. */
+static void msr_exit(struct cpu *c, enum exit_reason reason, uint32_t index, uint64_t v)
+{
+    struct vm_exit *x = c->exit;
+    memset(x, 0, sizeof(*x));
+    x->reason = reason;
+    x->msr.index = index;
+    x->msr.value = v;
+    exit_completing(c, reason);
+}
 void cpu_rdmsr(struct cpu *c)
 {
     if (c->pe && c->cpl != 0)
@@ -79,12 +90,7 @@ void cpu_rdmsr(struct cpu *c)
     uint64_t v = 0;
     bool known = msr_read(c, index, &v);
     if (msr_solicited(c->policy, index)) {
-        struct vm_exit *x = c->exit;
-        memset(x, 0, sizeof(*x));
-        x->reason = EXIT_RDMSR;
-        x->msr.index = index;
-        x->msr.value = v;
-        exit_completing(c, EXIT_RDMSR);
+        msr_exit(c, EXIT_RDMSR, index, v);
     }
     if (!known)
         cpu_gp(c, 0);
@@ -99,12 +105,7 @@ void cpu_wrmsr(struct cpu *c)
     uint32_t index = c->s.gpr[REG_ECX];
     uint64_t v = c->s.gpr[REG_EAX] | ((uint64_t)c->s.gpr[REG_EDX] << 32);
     if (msr_solicited(c->policy, index)) {
-        struct vm_exit *x = c->exit;
-        memset(x, 0, sizeof(*x));
-        x->reason = EXIT_WRMSR;
-        x->msr.index = index;
-        x->msr.value = v;
-        exit_completing(c, EXIT_WRMSR);
+        msr_exit(c, EXIT_WRMSR, index, v);
     }
     if (!msr_write(c, index, v))
         cpu_gp(c, 0);
