@@ -131,21 +131,53 @@ static void test_handler_by_operand_size(void **state)
     struct insn i;
     const uint8_t add32[] = { 0x01, 0xc8 }, add16[] = { 0x66, 0x01, 0xc8 };
     assert_int_equal(decode_insn(&i, add32, 2, true), DECODE_OK);
-    assert_ptr_equal(i.exec, op_add_EvGv_d);
+    assert_ptr_equal(i.exec, op_add_EvGv_d__reg);
     assert_int_equal(decode_insn(&i, add32, 2, false), DECODE_OK);
     assert_ptr_equal(i.exec, op_add_EvGv_w);
     assert_int_equal(decode_insn(&i, add16, 3, true), DECODE_OK);
     assert_ptr_equal(i.exec, op_add_EvGv_w);
     assert_int_equal(i.prefixes, PFX_OPSIZE);
     assert_int_equal(decode_insn(&i, add16, 3, false), DECODE_OK);
-    assert_ptr_equal(i.exec, op_add_EvGv_d);
+    assert_ptr_equal(i.exec, op_add_EvGv_d__reg);
     /* group entry handler chosen by ModRM.reg and operand size */
     const uint8_t sub_imm[] = { 0x83, 0xe9, 0x01 };   /* sub ecx,1 */
     assert_int_equal(decode_insn(&i, sub_imm, 3, true), DECODE_OK);
-    assert_ptr_equal(i.exec, op_sub_EvI_d);
+    assert_ptr_equal(i.exec, op_sub_EvI_d__reg);
     assert_int_equal(i.reg, 5);
     assert_int_equal(i.mod, 3);
     assert_int_equal(i.rm, REG_ECX);
+}
+
+/* The decoder hands out the most specific form of a hot handler
+ * (interp_forms.c): register, [base + disp] with 32-bit addressing, or the
+ * general one; Jcc by its condition. */
+static void test_handler_forms(void **state)
+{
+    (void)state;
+    struct insn i;
+    const uint8_t mov_base[] = { 0x8b, 0x45, 0xf8 };             /* mov eax,[ebp-8] */
+    const uint8_t mov_sib[] = { 0x8b, 0x04, 0x8b };              /* mov eax,[ebx+ecx*4] */
+    const uint8_t mov_abs[] = { 0x8b, 0x05, 0x00, 0x10, 0, 0 };  /* mov eax,[0x1000] */
+    const uint8_t mov_esp[] = { 0x89, 0x44, 0x24, 0x04 };        /* mov [esp+4],eax */
+    const uint8_t mov_bx16[] = { 0x8b, 0x07 };                   /* mov ax,[bx] (16-bit) */
+    const uint8_t lea_reg[] = { 0x8d, 0xc0 };                    /* lea eax,eax: #UD */
+    const uint8_t je[] = { 0x74, 0x05 }, jg32[] = { 0x0f, 0x8f, 0, 0, 0, 0 };
+    assert_int_equal(decode_insn(&i, mov_base, 3, true), DECODE_OK);
+    assert_ptr_equal(i.exec, op_mov_GvEv_d__base);
+    assert_int_equal(decode_insn(&i, mov_sib, 3, true), DECODE_OK);
+    assert_ptr_equal(i.exec, op_mov_GvEv_d);
+    assert_int_equal(decode_insn(&i, mov_abs, 6, true), DECODE_OK);
+    assert_ptr_equal(i.exec, op_mov_GvEv_d);
+    assert_int_equal(decode_insn(&i, mov_esp, 4, true), DECODE_OK);
+    assert_ptr_equal(i.exec, op_mov_EvGv_d__base);
+    assert_int_equal(decode_insn(&i, mov_bx16, 2, false), DECODE_OK);
+    assert_ptr_equal(i.exec, op_mov_GvEv_w);
+    assert_int_equal(decode_insn(&i, lea_reg, 2, true), DECODE_OK);
+    assert_ptr_equal(i.exec, op_lea__reg);
+    assert_int_equal(decode_insn(&i, je, 2, true), DECODE_OK);
+    assert_ptr_equal(i.exec, op_jcc_4);
+    assert_int_equal(decode_insn(&i, jg32, 6, true), DECODE_OK);
+    assert_ptr_equal(i.exec, op_jcc_15);
 }
 
 static void test_lock_prefix(void **state)
@@ -159,7 +191,7 @@ static void test_lock_prefix(void **state)
     const uint8_t lock_cx8[] = { 0xf0, 0x0f, 0xc7, 0x0e }; /* lock cmpxchg8b [esi] */
     const uint8_t lock_bts[] = { 0xf0, 0x0f, 0xba, 0x28, 3 };
     assert_int_equal(decode_insn(&i, lock_add_mem, 3, true), DECODE_OK);
-    assert_ptr_equal(i.exec, op_add_EvGv_d);
+    assert_ptr_equal(i.exec, op_add_EvGv_d__base);
     assert_true(i.prefixes & PFX_LOCK);
     assert_int_equal(decode_insn(&i, lock_add_reg, 3, true), DECODE_OK);
     assert_ptr_equal(i.exec, op_lock_ud);
@@ -374,6 +406,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_handler_by_operand_size),
+        cmocka_unit_test(test_handler_forms),
         cmocka_unit_test(test_lock_prefix),
         cmocka_unit_test(test_rep_prefixes),
         cmocka_unit_test(test_undefined),

@@ -153,6 +153,7 @@ struct cpu {
     bool stack32;             /* SS.B */
 
     struct tlb tlb;
+    struct tlb_entry *tlb_now;  /* tlb.sup or tlb.user by CPL (cpu_mode_changed) */
     /* 1 << 20 while the A20 gate is disabled, else 0 (so a zeroed CPU has
      * the gate enabled): the address bit cleared where physical addresses
      * are formed (page walks and TLB fills, mmu.c), so TLB entries and

@@ -236,6 +236,8 @@ enum decode_status decode_insn(struct insn *out, const uint8_t *bytes, unsigned 
         i.exec = op_undefined;
     else if ((i.prefixes & PFX_LOCK) && (!(form & F_LK) || i.mod == 3))
         i.exec = op_lock_ud;
+    else
+        i.exec = interp_pick_form(&i);
     i.len = (uint8_t)k.pos;
     *out = i;
     return DECODE_OK;

@@ -60,7 +60,7 @@ _Noreturn void cpu_internal_error(struct cpu *c, const char *fmt, ...)
     unsigned n = 0;
     for (; n < sizeof(x->internal.bytes); n++) {
         uint32_t a = lin + n;
-        const struct tlb_entry *e = &(c->cpl == 3 ? c->tlb.user : c->tlb.sup)[(a >> 12) & (TLB_SIZE - 1)];
+        const struct tlb_entry *e = cpu_tlb_entry(c, a);
         if (e->read_tag != (a & ~0xfffu))
             break;
         x->internal.bytes[n] = e->host_base[a & 0xfffu];

@@ -62,6 +62,30 @@ static inline void lf_rotate(struct cpu *c, bool cf, bool of)
     c->lf.flags = co;
 }
 
+/* Condition cc (the low nibble of Jcc/SETcc/CMOVcc) with the common cases
+ * inline: after a 32-bit compare or subtraction the unsigned and signed
+ * conditions come straight from the operands, after a logic op ZF from the
+ * result.  With a constant cc the switch folds away. */
+static inline __attribute__((always_inline)) bool cpu_cond_fast(struct cpu *c, unsigned cc)
+{
+    const struct lazy_flags *lf = &c->lf;
+    bool r;
+    if (lf->op == LF_SUB && lf->size == 4) {
+        switch (cc >> 1) {
+        case 1: r = lf->op1 < lf->op2; break;                     /* B */
+        case 2: r = lf->res == 0; break;                          /* E */
+        case 3: r = lf->op1 <= lf->op2; break;                    /* BE */
+        case 6: r = (int32_t)lf->op1 < (int32_t)lf->op2; break;   /* L */
+        case 7: r = (int32_t)lf->op1 <= (int32_t)lf->op2; break;  /* LE */
+        default: return cpu_cond(c, cc);
+        }
+        return (cc & 1) ? !r : r;
+    }
+    if (lf->op == LF_LOGIC && (cc >> 1) == 2)
+        return (lf->res == 0) != (cc & 1);
+    return cpu_cond(c, cc);
+}
+
 /* The arithmetic flags now, as EFLAGS bits. */
 uint32_t lf_arith_flags(const struct cpu *c);
 

@@ -120,37 +120,119 @@ static inline __attribute__((always_inline)) uint32_t insn_ea(const struct cpu *
     return i->adsize == 2 ? (a & 0xffff) : a;
 }
 
-static inline __attribute__((always_inline)) uint32_t rm_read(struct cpu *c, const struct insn *i, unsigned size)
+/* ---- decode-time forms of the r/m operand ----
+ * The hottest handlers come in three forms (interp_forms.c picks one when
+ * an insn is decoded): RM_ANY looks at the insn as decoded; RM_REG is
+ * known to be mod 3; RM_BASE is known to be a memory operand at a 32-bit
+ * [base + disp], no index.  The form is a constant in each handler, so the
+ * tests it answers disappear. */
+enum rm_form { RM_ANY, RM_REG, RM_BASE };
+
+#define RM_INLINE static inline __attribute__((always_inline))
+
+RM_INLINE bool rm_is_reg(const struct insn *i, enum rm_form f)
 {
-    if (i->mod == 3)
-        return reg_get(c, i->rm, size);
-    return mem_read(c, i->seg, insn_ea(c, i), size);
+    return f == RM_REG || (f == RM_ANY && i->mod == 3);
 }
 
-static inline __attribute__((always_inline)) void rm_write(struct cpu *c, const struct insn *i, unsigned size, uint32_t v)
+RM_INLINE uint32_t rm_ea(const struct cpu *c, const struct insn *i, enum rm_form f)
 {
-    if (i->mod == 3)
+    return f == RM_BASE ? c->s.gpr[i->base] + (uint32_t)i->disp : insn_ea(c, i);
+}
+
+RM_INLINE uint32_t rm_read_f(struct cpu *c, const struct insn *i, unsigned size, enum rm_form f)
+{
+    if (rm_is_reg(i, f))
+        return reg_get(c, i->rm, size);
+    return mem_read(c, i->seg, rm_ea(c, i, f), size);
+}
+
+RM_INLINE void rm_write_f(struct cpu *c, const struct insn *i, unsigned size, uint32_t v, enum rm_form f)
+{
+    if (rm_is_reg(i, f))
         reg_set(c, i->rm, size, v);
     else
-        mem_write(c, i->seg, insn_ea(c, i), size, v);
+        mem_write(c, i->seg, rm_ea(c, i, f), size, v);
 }
+
+RM_INLINE uint32_t rm_read(struct cpu *c, const struct insn *i, unsigned size)
+{
+    return rm_read_f(c, i, size, RM_ANY);
+}
+
+RM_INLINE void rm_write(struct cpu *c, const struct insn *i, unsigned size, uint32_t v)
+{
+    rm_write_f(c, i, size, v, RM_ANY);
+}
+
+/* A handler in its three forms: body is a function of (c, i, f) named
+ * name##_forms; name is the RM_ANY form that opcodes.def lists. */
+#define DEFINE_RM_FORMS(name)                                                                \
+    static inline __attribute__((always_inline)) void name##_forms(struct cpu *c,           \
+                                                                   const struct insn *i,    \
+                                                                   enum rm_form f);         \
+    void name(struct cpu *c, const struct insn *i) { name##_forms(c, i, RM_ANY); }          \
+    void name##__reg(struct cpu *c, const struct insn *i) { name##_forms(c, i, RM_REG); }   \
+    void name##__base(struct cpu *c, const struct insn *i) { name##_forms(c, i, RM_BASE); } \
+    static inline __attribute__((always_inline)) void name##_forms(struct cpu *c,           \
+                                                                   const struct insn *i,    \
+                                                                   enum rm_form f)
+
+/* The handlers that have forms (their __reg and __base variants). */
+#define RM_FORM_ALU_ROW(X, n) \
+    X(op_##n##_EbGb) X(op_##n##_EvGv_d) X(op_##n##_GbEb) X(op_##n##_GvEv_d) X(op_##n##_EbIb) X(op_##n##_EvI_d)
+#define RM_FORM_HANDLERS(X)                                                                 \
+    X(op_mov_EvGv_d) X(op_mov_GvEv_d) X(op_mov_EbGb) X(op_mov_GbEb) X(op_mov_EvIz_d)       \
+    X(op_mov_EbIb) X(op_movzx_GvEb) X(op_movzx_GvEw) X(op_lea) X(op_test_EvGv_d)           \
+    RM_FORM_ALU_ROW(X, add) RM_FORM_ALU_ROW(X, or) RM_FORM_ALU_ROW(X, adc)                  \
+    RM_FORM_ALU_ROW(X, sbb) RM_FORM_ALU_ROW(X, and) RM_FORM_ALU_ROW(X, sub)                 \
+    RM_FORM_ALU_ROW(X, xor) RM_FORM_ALU_ROW(X, cmp)
+
+#define RM_FORM_DECLARE(name)                                  \
+    void name##__reg(struct cpu *c, const struct insn *i);     \
+    void name##__base(struct cpu *c, const struct insn *i);
+RM_FORM_HANDLERS(RM_FORM_DECLARE)
+#undef RM_FORM_DECLARE
+
+/* Jcc with its condition a constant: op_jcc_0 .. op_jcc_15. */
+#define JCC_FORMS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) \
+                     X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define JCC_FORM_DECLARE(cc) void op_jcc_##cc(struct cpu *c, const struct insn *i);
+JCC_FORMS(JCC_FORM_DECLARE)
+#undef JCC_FORM_DECLARE
+
+/* The handler of decoded insn i in its most specific form (interp_forms.c);
+ * i->exec is the RM_ANY form. */
+insn_exec_fn interp_pick_form(const struct insn *i);
 
 /* The destination of a read-modify-write instruction: its value, checked for
  * write access first (mem_read_rmw); *ea keeps the address for rm_write_back. */
-static inline __attribute__((always_inline)) uint32_t rm_read_rmw(struct cpu *c, const struct insn *i, unsigned size, uint32_t *ea)
+RM_INLINE uint32_t rm_read_rmw_f(struct cpu *c, const struct insn *i, unsigned size, uint32_t *ea,
+                                 enum rm_form f)
 {
-    if (i->mod == 3)
+    if (rm_is_reg(i, f))
         return reg_get(c, i->rm, size);
-    *ea = insn_ea(c, i);
+    *ea = rm_ea(c, i, f);
     return mem_read_rmw(c, i->seg, *ea, size);
 }
 
-static inline __attribute__((always_inline)) void rm_write_back(struct cpu *c, const struct insn *i, unsigned size, uint32_t ea, uint32_t v)
+RM_INLINE uint32_t rm_read_rmw(struct cpu *c, const struct insn *i, unsigned size, uint32_t *ea)
 {
-    if (i->mod == 3)
+    return rm_read_rmw_f(c, i, size, ea, RM_ANY);
+}
+
+RM_INLINE void rm_write_back_f(struct cpu *c, const struct insn *i, unsigned size, uint32_t ea,
+                               uint32_t v, enum rm_form f)
+{
+    if (rm_is_reg(i, f))
         reg_set(c, i->rm, size, v);
     else
         mem_write(c, i->seg, ea, size, v);
+}
+
+RM_INLINE void rm_write_back(struct cpu *c, const struct insn *i, unsigned size, uint32_t ea, uint32_t v)
+{
+    rm_write_back_f(c, i, size, ea, v, RM_ANY);
 }
 
 /* The instruction requires a memory operand (LEA, LGDT, ...). */

@@ -38,24 +38,30 @@ ALWAYS_INLINE uint32_t carry_in(struct cpu *c, enum alu_op op)
 }
 
 /* r/m op= b */
-ALWAYS_INLINE void alu_to_rm(struct cpu *c, const struct insn *i, enum alu_op op,
-                             unsigned size, uint32_t b)
+ALWAYS_INLINE void alu_to_rm_f(struct cpu *c, const struct insn *i, enum alu_op op,
+                               unsigned size, uint32_t b, enum rm_form f)
 {
     uint32_t m = size_mask(size), a, r, cin = carry_in(c, op);
     b &= m;
-    if (i->mod == 3) {
+    if (rm_is_reg(i, f)) {
         a = reg_get(c, i->rm, size);
         r = alu_result(op, a, b, cin) & m;
         if (op != ALU_CMP)
             reg_set(c, i->rm, size, r);
     } else {
-        uint32_t ea = insn_ea(c, i);
+        uint32_t ea = rm_ea(c, i, f);
         a = op == ALU_CMP ? mem_read(c, i->seg, ea, size) : mem_read_rmw(c, i->seg, ea, size);
         r = alu_result(op, a, b, cin) & m;
         if (op != ALU_CMP)
             mem_write(c, i->seg, ea, size, r);
     }
     alu_flags(c, op, size, r, a, b, cin);
+}
+
+ALWAYS_INLINE void alu_to_rm(struct cpu *c, const struct insn *i, enum alu_op op,
+                             unsigned size, uint32_t b)
+{
+    alu_to_rm_f(c, i, op, size, b, RM_ANY);
 }
 
 /* register op= b */
@@ -71,19 +77,20 @@ ALWAYS_INLINE void alu_to_reg(struct cpu *c, enum alu_op op, unsigned size,
     alu_flags(c, op, size, r, a, b, cin);
 }
 
+/* The 32-bit and byte r/m handlers of every row have forms (interp.h). */
 #define ALU_HANDLERS(n, OPC)                                                              \
-void op_##n##_EbGb(struct cpu *c, const struct insn *i)  { alu_to_rm(c, i, OPC, 1, reg8(c, i->reg)); } \
+DEFINE_RM_FORMS(op_##n##_EbGb)   { alu_to_rm_f(c, i, OPC, 1, reg8(c, i->reg), f); } \
 void op_##n##_EvGv_w(struct cpu *c, const struct insn *i) { alu_to_rm(c, i, OPC, 2, c->s.gpr[i->reg]); } \
-void op_##n##_EvGv_d(struct cpu *c, const struct insn *i) { alu_to_rm(c, i, OPC, 4, c->s.gpr[i->reg]); } \
-void op_##n##_GbEb(struct cpu *c, const struct insn *i)   { alu_to_reg(c, OPC, 1, i->reg, rm_read(c, i, 1)); } \
+DEFINE_RM_FORMS(op_##n##_EvGv_d) { alu_to_rm_f(c, i, OPC, 4, c->s.gpr[i->reg], f); } \
+DEFINE_RM_FORMS(op_##n##_GbEb)   { alu_to_reg(c, OPC, 1, i->reg, rm_read_f(c, i, 1, f)); } \
 void op_##n##_GvEv_w(struct cpu *c, const struct insn *i) { alu_to_reg(c, OPC, 2, i->reg, rm_read(c, i, 2)); } \
-void op_##n##_GvEv_d(struct cpu *c, const struct insn *i) { alu_to_reg(c, OPC, 4, i->reg, rm_read(c, i, 4)); } \
+DEFINE_RM_FORMS(op_##n##_GvEv_d) { alu_to_reg(c, OPC, 4, i->reg, rm_read_f(c, i, 4, f)); } \
 void op_##n##_ALIb(struct cpu *c, const struct insn *i)   { alu_to_reg(c, OPC, 1, REG_EAX, i->imm); } \
 void op_##n##_eAXIz_w(struct cpu *c, const struct insn *i) { alu_to_reg(c, OPC, 2, REG_EAX, i->imm); } \
 void op_##n##_eAXIz_d(struct cpu *c, const struct insn *i) { alu_to_reg(c, OPC, 4, REG_EAX, i->imm); } \
-void op_##n##_EbIb(struct cpu *c, const struct insn *i)   { alu_to_rm(c, i, OPC, 1, i->imm); } \
+DEFINE_RM_FORMS(op_##n##_EbIb)   { alu_to_rm_f(c, i, OPC, 1, i->imm, f); } \
 void op_##n##_EvI_w(struct cpu *c, const struct insn *i)  { alu_to_rm(c, i, OPC, 2, i->imm); } \
-void op_##n##_EvI_d(struct cpu *c, const struct insn *i)  { alu_to_rm(c, i, OPC, 4, i->imm); }
+DEFINE_RM_FORMS(op_##n##_EvI_d)  { alu_to_rm_f(c, i, OPC, 4, i->imm, f); }
 
 ALU_HANDLERS(add, ALU_ADD)
 ALU_HANDLERS(or, ALU_OR)
@@ -102,7 +109,10 @@ ALWAYS_INLINE void test_rm(struct cpu *c, const struct insn *i, unsigned size, u
 
 void op_test_EbGb(struct cpu *c, const struct insn *i)   { test_rm(c, i, 1, reg8(c, i->reg)); }
 void op_test_EvGv_w(struct cpu *c, const struct insn *i) { test_rm(c, i, 2, c->s.gpr[i->reg]); }
-void op_test_EvGv_d(struct cpu *c, const struct insn *i) { test_rm(c, i, 4, c->s.gpr[i->reg]); }
+DEFINE_RM_FORMS(op_test_EvGv_d)
+{
+    lf_logic(c, 4, rm_read_f(c, i, 4, f) & c->s.gpr[i->reg]);
+}
 void op_test_EbIb(struct cpu *c, const struct insn *i)   { test_rm(c, i, 1, i->imm); }
 void op_test_EvI_w(struct cpu *c, const struct insn *i)  { test_rm(c, i, 2, i->imm); }
 void op_test_EvI_d(struct cpu *c, const struct insn *i)  { test_rm(c, i, 4, i->imm); }

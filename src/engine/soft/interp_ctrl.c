@@ -19,6 +19,14 @@ void op_jcc(struct cpu *c, const struct insn *i)
         jump_near(c, i, c->s.eip + i->imm);
 }
 
+#define JCC_FORM_DEFINE(cc)                                 \
+    void op_jcc_##cc(struct cpu *c, const struct insn *i)   \
+    {                                                       \
+        if (cpu_cond_fast(c, cc))                           \
+            jump_near(c, i, c->s.eip + i->imm);             \
+    }
+JCC_FORMS(JCC_FORM_DEFINE)
+
 void op_jmp_J(struct cpu *c, const struct insn *i)
 {
     jump_near(c, i, c->s.eip + i->imm);

@@ -11,15 +11,15 @@ static inline uint32_t stack_off(const struct cpu *c, uint32_t delta)
 }
 
 /* ---- MOV ---- */
-void op_mov_EbGb(struct cpu *c, const struct insn *i)   { rm_write(c, i, 1, reg8(c, i->reg)); }
+DEFINE_RM_FORMS(op_mov_EbGb) { rm_write_f(c, i, 1, reg8(c, i->reg), f); }
 void op_mov_EvGv_w(struct cpu *c, const struct insn *i) { rm_write(c, i, 2, c->s.gpr[i->reg]); }
-void op_mov_EvGv_d(struct cpu *c, const struct insn *i) { rm_write(c, i, 4, c->s.gpr[i->reg]); }
-void op_mov_GbEb(struct cpu *c, const struct insn *i)   { set_reg8(c, i->reg, (uint8_t)rm_read(c, i, 1)); }
+DEFINE_RM_FORMS(op_mov_EvGv_d) { rm_write_f(c, i, 4, c->s.gpr[i->reg], f); }
+DEFINE_RM_FORMS(op_mov_GbEb) { set_reg8(c, i->reg, (uint8_t)rm_read_f(c, i, 1, f)); }
 void op_mov_GvEv_w(struct cpu *c, const struct insn *i) { set_reg16(c, i->reg, (uint16_t)rm_read(c, i, 2)); }
-void op_mov_GvEv_d(struct cpu *c, const struct insn *i) { c->s.gpr[i->reg] = rm_read(c, i, 4); }
-void op_mov_EbIb(struct cpu *c, const struct insn *i)   { rm_write(c, i, 1, i->imm); }
+DEFINE_RM_FORMS(op_mov_GvEv_d) { c->s.gpr[i->reg] = rm_read_f(c, i, 4, f); }
+DEFINE_RM_FORMS(op_mov_EbIb) { rm_write_f(c, i, 1, i->imm, f); }
 void op_mov_EvIz_w(struct cpu *c, const struct insn *i) { rm_write(c, i, 2, i->imm); }
-void op_mov_EvIz_d(struct cpu *c, const struct insn *i) { rm_write(c, i, 4, i->imm); }
+DEFINE_RM_FORMS(op_mov_EvIz_d) { rm_write_f(c, i, 4, i->imm, f); }
 void op_mov_r8_Ib(struct cpu *c, const struct insn *i)  { set_reg8(c, i->opcode & 7, (uint8_t)i->imm); }
 void op_mov_r_Iv_w(struct cpu *c, const struct insn *i) { set_reg16(c, i->opcode & 7, (uint16_t)i->imm); }
 void op_mov_r_Iv_d(struct cpu *c, const struct insn *i) { c->s.gpr[i->opcode & 7] = i->imm; }
@@ -64,8 +64,8 @@ void op_mov_SwEw(struct cpu *c, const struct insn *i)
     cpu_load_seg(c, i->reg, (uint16_t)rm_read(c, i, 2));
 }
 
-void op_movzx_GvEb(struct cpu *c, const struct insn *i) { reg_set(c, i->reg, i->opsize, rm_read(c, i, 1)); }
-void op_movzx_GvEw(struct cpu *c, const struct insn *i) { reg_set(c, i->reg, i->opsize, rm_read(c, i, 2)); }
+DEFINE_RM_FORMS(op_movzx_GvEb) { reg_set(c, i->reg, i->opsize, rm_read_f(c, i, 1, f)); }
+DEFINE_RM_FORMS(op_movzx_GvEw) { reg_set(c, i->reg, i->opsize, rm_read_f(c, i, 2, f)); }
 
 void op_movsx_GvEb(struct cpu *c, const struct insn *i)
 {
@@ -77,10 +77,11 @@ void op_movsx_GvEw(struct cpu *c, const struct insn *i)
     reg_set(c, i->reg, i->opsize, sign_extend(rm_read(c, i, 2), 2));
 }
 
-void op_lea(struct cpu *c, const struct insn *i)
+DEFINE_RM_FORMS(op_lea)
 {
-    require_mem(c, i);
-    reg_set(c, i->reg, i->opsize, insn_ea(c, i));
+    if (rm_is_reg(i, f))
+        cpu_ud(c);
+    reg_set(c, i->reg, i->opsize, rm_ea(c, i, f));
 }
 
 /* ---- exchanges ---- */

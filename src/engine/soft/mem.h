@@ -27,12 +27,10 @@ void cpu_write64(struct cpu *c, int seg, uint32_t off, uint64_t v);
  * handler files) costs as much as the access. */
 #define MEM_INLINE static inline __attribute__((always_inline))
 
-/* The TLB entry for linear `lin` at the current privilege (the user set
- * follows the supervisor set in struct tlb: indexed without a branch). */
+/* The TLB entry for linear `lin` at the current privilege. */
 MEM_INLINE const struct tlb_entry *cpu_tlb_entry(const struct cpu *c, uint32_t lin)
 {
-    const struct tlb_entry (*set)[TLB_SIZE] = (const struct tlb_entry (*)[TLB_SIZE])&c->tlb;
-    return &set[c->cpl == 3][(lin >> 12) & (TLB_SIZE - 1)];
+    return &c->tlb_now[(lin >> 12) & (TLB_SIZE - 1)];
 }
 
 /* Does a TLB tag vouch for `size` bytes at lin, inside one page? */

@@ -59,6 +59,7 @@ void cpu_mode_changed(struct cpu *c)
         c->cpl = 3;
     else
         c->cpl = (uint8_t)((c->s.seg[SEG_SS].attr & SEGA_DPL_MASK) >> SEGA_DPL_SHIFT);
+    c->tlb_now = c->cpl == 3 ? c->tlb.user : c->tlb.sup;
     bool prot = c->pe && !c->v86;
     c->code32 = prot && (c->s.seg[SEG_CS].attr & SEGA_DB);
     c->stack32 = prot && (c->s.seg[SEG_SS].attr & SEGA_DB);

@@ -78,7 +78,7 @@ static unsigned peek_code(struct cpu *c, uint32_t lin, uint8_t *buf, unsigned n)
     unsigned k = 0;
     for (; k < n; k++) {
         uint32_t a = lin + k;
-        const struct tlb_entry *e = &(c->cpl == 3 ? c->tlb.user : c->tlb.sup)[(a >> 12) & (TLB_SIZE - 1)];
+        const struct tlb_entry *e = cpu_tlb_entry(c, a);
         if (e->read_tag != (a & ~0xfffu))
             break;
         buf[k] = e->host_base[a & 0xfffu];
@@ -513,7 +513,9 @@ static inline enum exit_reason run_block(struct soft_engine *se, const struct bl
 {
     struct cpu *c = &se->cpu;
     uint32_t eip = c->s.eip;
-    const struct insn *i = b->insn, *last = b->insn + b->n - 1;
+    /* A block that chains ends in a plain insn: it runs in the loop too;
+     * any other last insn gets exec_checked's per-instruction rules. */
+    const struct insn *i = b->insn, *last = b->insn + b->n - !b->chains;
     uint64_t gen = se->fetch_gen;
     c->log.pos = 0;
     for (; i < last; i++) {
@@ -527,6 +529,8 @@ static inline enum exit_reason run_block(struct soft_engine *se, const struct bl
         if (__builtin_expect((c->s.eip != eip) | (se->fetch_gen != gen), 0))
             return EXIT_NONE;
     }
+    if (b->chains)
+        return EXIT_NONE;
     c->insn_eip = eip;
     return exec_checked(se, last);
 }
