@@ -98,14 +98,9 @@ static inline __attribute__((always_inline)) void mem_write(struct cpu *c, int s
  * Fast path: the TLB's write tag already vouches for the write. */
 static inline __attribute__((always_inline)) uint32_t mem_read_rmw(struct cpu *c, int seg, uint32_t off, unsigned size)
 {
-    if (__builtin_expect((int64_t)off + (int64_t)size - 1 <= c->seg_wmax[seg], 1)) {
-        uint8_t *p = cpu_tlb_fast(c, c->s.seg[seg].base + off, size, true);
-        if (p) {
-            if (size == 1) return *p;
-            if (size == 2) { uint16_t v; memcpy(&v, p, 2); return v; }
-            uint32_t v; memcpy(&v, p, 4); return v;
-        }
-    }
+    const uint8_t *p = cpu_fast_ptr(c, seg, off, size, true);
+    if (__builtin_expect(p != NULL, 1))
+        return cpu_load(p, size);
     cpu_check_write(c, seg, off, size);
     return mem_read(c, seg, off, size);
 }
@@ -165,16 +160,58 @@ RM_INLINE void rm_write(struct cpu *c, const struct insn *i, unsigned size, uint
     rm_write_f(c, i, size, v, RM_ANY);
 }
 
-/* A handler in its three forms: body is a function of (c, i, f) named
- * name##_forms; name is the RM_ANY form that opcodes.def lists. */
+/* RM_BASE forms try the memory fast path only (cpu_fast_ptr): on a miss
+ * they give up before doing anything and the general form runs instead.
+ * That keeps the slow paths' calls, and the stack frame they need, out of
+ * the fast forms.  Inside a DEFINE_RM_FORMS body (names c, i, f):
+ *   RM_GET(size)       the operand's value
+ *   RM_PUT(size, v)    store v to the operand
+ *   RM_PTR(size, w)    RM_BASE only: host pointer to the operand (w: for
+ *                      writing, which also vouches for reading) */
+RM_INLINE bool rm_try_get(struct cpu *c, const struct insn *i, unsigned size, enum rm_form f, uint32_t *v)
+{
+    if (f != RM_BASE) {
+        *v = rm_read_f(c, i, size, f);
+        return true;
+    }
+    const uint8_t *p = cpu_fast_ptr(c, i->seg, rm_ea(c, i, f), size, false);
+    if (!p)
+        return false;
+    *v = cpu_load(p, size);
+    return true;
+}
+
+RM_INLINE bool rm_try_put(struct cpu *c, const struct insn *i, unsigned size, uint32_t v, enum rm_form f)
+{
+    if (f != RM_BASE) {
+        rm_write_f(c, i, size, v, f);
+        return true;
+    }
+    uint8_t *p = cpu_fast_ptr(c, i->seg, rm_ea(c, i, f), size, true);
+    if (!p)
+        return false;
+    cpu_store(p, size, v);
+    return true;
+}
+
+#define RM_GET(size) ({ uint32_t v_; if (!rm_try_get(c, i, (size), f, &v_)) return false; v_; })
+#define RM_PUT(size, v) do { if (!rm_try_put(c, i, (size), (v), f)) return false; } while (0)
+
+/* A handler in its three forms: the body, a function of (c, i, f) that
+ * returns true when done (false only from an RM_BASE fast-path miss), is
+ * named name##_forms; name is the RM_ANY form that opcodes.def lists. */
 #define DEFINE_RM_FORMS(name)                                                                \
-    static inline __attribute__((always_inline)) void name##_forms(struct cpu *c,           \
+    static inline __attribute__((always_inline)) bool name##_forms(struct cpu *c,           \
                                                                    const struct insn *i,    \
                                                                    enum rm_form f);         \
-    void name(struct cpu *c, const struct insn *i) { name##_forms(c, i, RM_ANY); }          \
-    void name##__reg(struct cpu *c, const struct insn *i) { name##_forms(c, i, RM_REG); }   \
-    void name##__base(struct cpu *c, const struct insn *i) { name##_forms(c, i, RM_BASE); } \
-    static inline __attribute__((always_inline)) void name##_forms(struct cpu *c,           \
+    void name(struct cpu *c, const struct insn *i) { (void)name##_forms(c, i, RM_ANY); }    \
+    void name##__reg(struct cpu *c, const struct insn *i) { (void)name##_forms(c, i, RM_REG); } \
+    void name##__base(struct cpu *c, const struct insn *i)                                  \
+    {                                                                                       \
+        if (!name##_forms(c, i, RM_BASE))                                                   \
+            name(c, i);                                                                     \
+    }                                                                                       \
+    static inline __attribute__((always_inline)) bool name##_forms(struct cpu *c,           \
                                                                    const struct insn *i,    \
                                                                    enum rm_form f)
 

@@ -37,12 +37,26 @@ ALWAYS_INLINE uint32_t carry_in(struct cpu *c, enum alu_op op)
     return (op == ALU_ADC || op == ALU_SBB) ? cpu_get_cf(c) : 0;
 }
 
-/* r/m op= b */
-ALWAYS_INLINE void alu_to_rm_f(struct cpu *c, const struct insn *i, enum alu_op op,
+/* r/m op= b; false: an RM_BASE fast-path miss, nothing done (interp.h) */
+ALWAYS_INLINE bool alu_to_rm_f(struct cpu *c, const struct insn *i, enum alu_op op,
                                unsigned size, uint32_t b, enum rm_form f)
 {
-    uint32_t m = size_mask(size), a, r, cin = carry_in(c, op);
+    uint32_t m = size_mask(size), a, r, cin;
     b &= m;
+    if (f == RM_BASE) {
+        /* one pointer for the read and the write: the write check vouches for both */
+        uint8_t *p = cpu_fast_ptr(c, i->seg, rm_ea(c, i, f), size, op != ALU_CMP);
+        if (!p)
+            return false;
+        cin = carry_in(c, op);
+        a = cpu_load(p, size);
+        r = alu_result(op, a, b, cin) & m;
+        if (op != ALU_CMP)
+            cpu_store(p, size, r);
+        alu_flags(c, op, size, r, a, b, cin);
+        return true;
+    }
+    cin = carry_in(c, op);
     if (rm_is_reg(i, f)) {
         a = reg_get(c, i->rm, size);
         r = alu_result(op, a, b, cin) & m;
@@ -56,12 +70,13 @@ ALWAYS_INLINE void alu_to_rm_f(struct cpu *c, const struct insn *i, enum alu_op 
             mem_write(c, i->seg, ea, size, r);
     }
     alu_flags(c, op, size, r, a, b, cin);
+    return true;
 }
 
 ALWAYS_INLINE void alu_to_rm(struct cpu *c, const struct insn *i, enum alu_op op,
                              unsigned size, uint32_t b)
 {
-    alu_to_rm_f(c, i, op, size, b, RM_ANY);
+    (void)alu_to_rm_f(c, i, op, size, b, RM_ANY);
 }
 
 /* register op= b */
@@ -79,18 +94,18 @@ ALWAYS_INLINE void alu_to_reg(struct cpu *c, enum alu_op op, unsigned size,
 
 /* The 32-bit and byte r/m handlers of every row have forms (interp.h). */
 #define ALU_HANDLERS(n, OPC)                                                              \
-DEFINE_RM_FORMS(op_##n##_EbGb)   { alu_to_rm_f(c, i, OPC, 1, reg8(c, i->reg), f); } \
+DEFINE_RM_FORMS(op_##n##_EbGb)   { return alu_to_rm_f(c, i, OPC, 1, reg8(c, i->reg), f); } \
 void op_##n##_EvGv_w(struct cpu *c, const struct insn *i) { alu_to_rm(c, i, OPC, 2, c->s.gpr[i->reg]); } \
-DEFINE_RM_FORMS(op_##n##_EvGv_d) { alu_to_rm_f(c, i, OPC, 4, c->s.gpr[i->reg], f); } \
-DEFINE_RM_FORMS(op_##n##_GbEb)   { alu_to_reg(c, OPC, 1, i->reg, rm_read_f(c, i, 1, f)); } \
+DEFINE_RM_FORMS(op_##n##_EvGv_d) { return alu_to_rm_f(c, i, OPC, 4, c->s.gpr[i->reg], f); } \
+DEFINE_RM_FORMS(op_##n##_GbEb)   { alu_to_reg(c, OPC, 1, i->reg, RM_GET(1)); return true; } \
 void op_##n##_GvEv_w(struct cpu *c, const struct insn *i) { alu_to_reg(c, OPC, 2, i->reg, rm_read(c, i, 2)); } \
-DEFINE_RM_FORMS(op_##n##_GvEv_d) { alu_to_reg(c, OPC, 4, i->reg, rm_read_f(c, i, 4, f)); } \
+DEFINE_RM_FORMS(op_##n##_GvEv_d) { alu_to_reg(c, OPC, 4, i->reg, RM_GET(4)); return true; } \
 void op_##n##_ALIb(struct cpu *c, const struct insn *i)   { alu_to_reg(c, OPC, 1, REG_EAX, i->imm); } \
 void op_##n##_eAXIz_w(struct cpu *c, const struct insn *i) { alu_to_reg(c, OPC, 2, REG_EAX, i->imm); } \
 void op_##n##_eAXIz_d(struct cpu *c, const struct insn *i) { alu_to_reg(c, OPC, 4, REG_EAX, i->imm); } \
-DEFINE_RM_FORMS(op_##n##_EbIb)   { alu_to_rm_f(c, i, OPC, 1, i->imm, f); } \
+DEFINE_RM_FORMS(op_##n##_EbIb)   { return alu_to_rm_f(c, i, OPC, 1, i->imm, f); } \
 void op_##n##_EvI_w(struct cpu *c, const struct insn *i)  { alu_to_rm(c, i, OPC, 2, i->imm); } \
-DEFINE_RM_FORMS(op_##n##_EvI_d)  { alu_to_rm_f(c, i, OPC, 4, i->imm, f); }
+DEFINE_RM_FORMS(op_##n##_EvI_d)  { return alu_to_rm_f(c, i, OPC, 4, i->imm, f); }
 
 ALU_HANDLERS(add, ALU_ADD)
 ALU_HANDLERS(or, ALU_OR)
@@ -111,7 +126,8 @@ void op_test_EbGb(struct cpu *c, const struct insn *i)   { test_rm(c, i, 1, reg8
 void op_test_EvGv_w(struct cpu *c, const struct insn *i) { test_rm(c, i, 2, c->s.gpr[i->reg]); }
 DEFINE_RM_FORMS(op_test_EvGv_d)
 {
-    lf_logic(c, 4, rm_read_f(c, i, 4, f) & c->s.gpr[i->reg]);
+    lf_logic(c, 4, RM_GET(4) & c->s.gpr[i->reg]);
+    return true;
 }
 void op_test_EbIb(struct cpu *c, const struct insn *i)   { test_rm(c, i, 1, i->imm); }
 void op_test_EvI_w(struct cpu *c, const struct insn *i)  { test_rm(c, i, 2, i->imm); }

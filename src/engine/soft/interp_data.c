@@ -11,15 +11,15 @@ static inline uint32_t stack_off(const struct cpu *c, uint32_t delta)
 }
 
 /* ---- MOV ---- */
-DEFINE_RM_FORMS(op_mov_EbGb) { rm_write_f(c, i, 1, reg8(c, i->reg), f); }
+DEFINE_RM_FORMS(op_mov_EbGb) { RM_PUT(1, reg8(c, i->reg)); return true; }
 void op_mov_EvGv_w(struct cpu *c, const struct insn *i) { rm_write(c, i, 2, c->s.gpr[i->reg]); }
-DEFINE_RM_FORMS(op_mov_EvGv_d) { rm_write_f(c, i, 4, c->s.gpr[i->reg], f); }
-DEFINE_RM_FORMS(op_mov_GbEb) { set_reg8(c, i->reg, (uint8_t)rm_read_f(c, i, 1, f)); }
+DEFINE_RM_FORMS(op_mov_EvGv_d) { RM_PUT(4, c->s.gpr[i->reg]); return true; }
+DEFINE_RM_FORMS(op_mov_GbEb) { set_reg8(c, i->reg, (uint8_t)RM_GET(1)); return true; }
 void op_mov_GvEv_w(struct cpu *c, const struct insn *i) { set_reg16(c, i->reg, (uint16_t)rm_read(c, i, 2)); }
-DEFINE_RM_FORMS(op_mov_GvEv_d) { c->s.gpr[i->reg] = rm_read_f(c, i, 4, f); }
-DEFINE_RM_FORMS(op_mov_EbIb) { rm_write_f(c, i, 1, i->imm, f); }
+DEFINE_RM_FORMS(op_mov_GvEv_d) { c->s.gpr[i->reg] = RM_GET(4); return true; }
+DEFINE_RM_FORMS(op_mov_EbIb) { RM_PUT(1, i->imm); return true; }
 void op_mov_EvIz_w(struct cpu *c, const struct insn *i) { rm_write(c, i, 2, i->imm); }
-DEFINE_RM_FORMS(op_mov_EvIz_d) { rm_write_f(c, i, 4, i->imm, f); }
+DEFINE_RM_FORMS(op_mov_EvIz_d) { RM_PUT(4, i->imm); return true; }
 void op_mov_r8_Ib(struct cpu *c, const struct insn *i)  { set_reg8(c, i->opcode & 7, (uint8_t)i->imm); }
 void op_mov_r_Iv_w(struct cpu *c, const struct insn *i) { set_reg16(c, i->opcode & 7, (uint16_t)i->imm); }
 void op_mov_r_Iv_d(struct cpu *c, const struct insn *i) { c->s.gpr[i->opcode & 7] = i->imm; }
@@ -64,8 +64,8 @@ void op_mov_SwEw(struct cpu *c, const struct insn *i)
     cpu_load_seg(c, i->reg, (uint16_t)rm_read(c, i, 2));
 }
 
-DEFINE_RM_FORMS(op_movzx_GvEb) { reg_set(c, i->reg, i->opsize, rm_read_f(c, i, 1, f)); }
-DEFINE_RM_FORMS(op_movzx_GvEw) { reg_set(c, i->reg, i->opsize, rm_read_f(c, i, 2, f)); }
+DEFINE_RM_FORMS(op_movzx_GvEb) { reg_set(c, i->reg, i->opsize, RM_GET(1)); return true; }
+DEFINE_RM_FORMS(op_movzx_GvEw) { reg_set(c, i->reg, i->opsize, RM_GET(2)); return true; }
 
 void op_movsx_GvEb(struct cpu *c, const struct insn *i)
 {
@@ -82,6 +82,7 @@ DEFINE_RM_FORMS(op_lea)
     if (rm_is_reg(i, f))
         cpu_ud(c);
     reg_set(c, i->reg, i->opsize, rm_ea(c, i, f));
+    return true;
 }
 
 /* ---- exchanges ---- */

@@ -50,37 +50,48 @@ MEM_INLINE uint8_t *cpu_tlb_fast(struct cpu *c, uint32_t lin, unsigned size, boo
     return NULL;
 }
 
-/* seg: enum sreg; off: effective address (already wrapped to the address size). */
+/* The fast path of a segmented access of `size` bytes (1, 2 or 4) at
+ * seg:off (off already wrapped to the address size): the host pointer when
+ * the segment checks pass and the TLB vouches for the access (for writing,
+ * with write), else NULL and nothing done.  A matching tag implies RAM/ROM:
+ * host_base is set. */
+MEM_INLINE uint8_t *cpu_fast_ptr(struct cpu *c, int seg, uint32_t off, unsigned size, bool write)
+{
+    int64_t max = write ? c->seg_wmax[seg] : c->seg_rmax[seg];
+    if (__builtin_expect((int64_t)off + (int64_t)size - 1 <= max, 1))
+        return cpu_tlb_fast(c, c->s.seg[seg].base + off, size, write);
+    return NULL;
+}
+
+MEM_INLINE uint32_t cpu_load(const uint8_t *p, unsigned size)
+{
+    if (size == 1) return *p;
+    if (size == 2) { uint16_t v; memcpy(&v, p, 2); return v; }
+    uint32_t v; memcpy(&v, p, 4); return v;
+}
+
+MEM_INLINE void cpu_store(uint8_t *p, unsigned size, uint32_t v)
+{
+    if (size == 1) *p = (uint8_t)v;
+    else if (size == 2) { uint16_t w = (uint16_t)v; memcpy(p, &w, 2); }
+    else memcpy(p, &v, 4);
+}
+
 MEM_INLINE uint32_t cpu_read(struct cpu *c, int seg, uint32_t off, unsigned size)
 {
-    if (__builtin_expect((int64_t)off + (int64_t)size - 1 <= c->seg_rmax[seg], 1)) {
-        uint32_t lin = c->s.seg[seg].base + off;
-        const struct tlb_entry *e = cpu_tlb_entry(c, lin);
-        /* A matching tag implies RAM/ROM: host_base is set. */
-        if (__builtin_expect(cpu_tlb_hit(e->read_tag, lin, size), 1)) {
-            const uint8_t *p = e->host_base + (lin & 0xfffu);
-            if (size == 1) return *p;
-            if (size == 2) { uint16_t v; memcpy(&v, p, 2); return v; }
-            uint32_t v; memcpy(&v, p, 4); return v;
-        }
-    }
+    const uint8_t *p = cpu_fast_ptr(c, seg, off, size, false);
+    if (__builtin_expect(p != NULL, 1))
+        return cpu_load(p, size);
     return cpu_read_slow(c, seg, off, size);
 }
 
 MEM_INLINE void cpu_write(struct cpu *c, int seg, uint32_t off, unsigned size, uint32_t v)
 {
-    if (__builtin_expect((int64_t)off + (int64_t)size - 1 <= c->seg_wmax[seg], 1)) {
-        uint32_t lin = c->s.seg[seg].base + off;
-        const struct tlb_entry *e = cpu_tlb_entry(c, lin);
-        if (__builtin_expect(cpu_tlb_hit(e->write_tag, lin, size), 1)) {
-            uint8_t *p = e->host_base + (lin & 0xfffu);
-            if (size == 1) *p = (uint8_t)v;
-            else if (size == 2) { uint16_t w = (uint16_t)v; memcpy(p, &w, 2); }
-            else memcpy(p, &v, 4);
-            return;
-        }
-    }
-    cpu_write_slow(c, seg, off, size, v);
+    uint8_t *p = cpu_fast_ptr(c, seg, off, size, true);
+    if (__builtin_expect(p != NULL, 1))
+        cpu_store(p, size, v);
+    else
+        cpu_write_slow(c, seg, off, size, v);
 }
 
 MEM_INLINE uint8_t  cpu_read8(struct cpu *c, int seg, uint32_t off)  { return (uint8_t)cpu_read(c, seg, off, 1); }
