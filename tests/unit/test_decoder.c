@@ -149,8 +149,9 @@ static void test_handler_by_operand_size(void **state)
 }
 
 /* The decoder hands out the most specific form of a hot handler
- * (interp_forms.c): register, [base + disp] with 32-bit addressing, or the
- * general one; Jcc by its condition. */
+ * (interp_forms.c): register; with 32-bit addressing [base + disp],
+ * [base + index * scale + disp] or [disp]; else the general one; Jcc by
+ * its condition. */
 static void test_handler_forms(void **state)
 {
     (void)state;
@@ -158,6 +159,7 @@ static void test_handler_forms(void **state)
     const uint8_t mov_base[] = { 0x8b, 0x45, 0xf8 };             /* mov eax,[ebp-8] */
     const uint8_t mov_sib[] = { 0x8b, 0x04, 0x8b };              /* mov eax,[ebx+ecx*4] */
     const uint8_t mov_abs[] = { 0x8b, 0x05, 0x00, 0x10, 0, 0 };  /* mov eax,[0x1000] */
+    const uint8_t mov_index[] = { 0x8b, 0x04, 0x8d, 0, 0x10, 0, 0 }; /* mov eax,[ecx*4+0x1000] */
     const uint8_t mov_esp[] = { 0x89, 0x44, 0x24, 0x04 };        /* mov [esp+4],eax */
     const uint8_t mov_bx16[] = { 0x8b, 0x07 };                   /* mov ax,[bx] (16-bit) */
     const uint8_t lea_reg[] = { 0x8d, 0xc0 };                    /* lea eax,eax: #UD */
@@ -165,8 +167,10 @@ static void test_handler_forms(void **state)
     assert_int_equal(decode_insn(&i, mov_base, 3, true), DECODE_OK);
     assert_ptr_equal(i.exec, op_mov_GvEv_d__base);
     assert_int_equal(decode_insn(&i, mov_sib, 3, true), DECODE_OK);
-    assert_ptr_equal(i.exec, op_mov_GvEv_d);
+    assert_ptr_equal(i.exec, op_mov_GvEv_d__sib);
     assert_int_equal(decode_insn(&i, mov_abs, 6, true), DECODE_OK);
+    assert_ptr_equal(i.exec, op_mov_GvEv_d__abs);
+    assert_int_equal(decode_insn(&i, mov_index, 7, true), DECODE_OK);
     assert_ptr_equal(i.exec, op_mov_GvEv_d);
     assert_int_equal(decode_insn(&i, mov_esp, 4, true), DECODE_OK);
     assert_ptr_equal(i.exec, op_mov_EvGv_d__base);

@@ -37,38 +37,18 @@ ALWAYS_INLINE uint32_t carry_in(struct cpu *c, enum alu_op op)
     return (op == ALU_ADC || op == ALU_SBB) ? cpu_get_cf(c) : 0;
 }
 
-/* r/m op= b; false: an RM_BASE fast-path miss, nothing done (interp.h) */
+/* r/m op= b; false: a memory form's fast-path miss, nothing done (interp.h) */
 ALWAYS_INLINE bool alu_to_rm_f(struct cpu *c, const struct insn *i, enum alu_op op,
                                unsigned size, uint32_t b, enum rm_form f)
 {
     uint32_t m = size_mask(size), a, r, cin;
+    struct rm_dest d = { NULL, 0 };
     b &= m;
-    if (f == RM_BASE) {
-        /* one pointer for the read and the write: the write check vouches for both */
-        uint8_t *p = cpu_fast_ptr(c, i->seg, rm_ea(c, i, f), size, op != ALU_CMP);
-        if (!p)
-            return false;
-        cin = carry_in(c, op);
-        a = cpu_load(p, size);
-        r = alu_result(op, a, b, cin) & m;
-        if (op != ALU_CMP)
-            cpu_store(p, size, r);
-        alu_flags(c, op, size, r, a, b, cin);
-        return true;
-    }
+    a = op == ALU_CMP ? RM_GET(size) : RM_GET_RMW(size, &d);
     cin = carry_in(c, op);
-    if (rm_is_reg(i, f)) {
-        a = reg_get(c, i->rm, size);
-        r = alu_result(op, a, b, cin) & m;
-        if (op != ALU_CMP)
-            reg_set(c, i->rm, size, r);
-    } else {
-        uint32_t ea = rm_ea(c, i, f);
-        a = op == ALU_CMP ? mem_read(c, i->seg, ea, size) : mem_read_rmw(c, i->seg, ea, size);
-        r = alu_result(op, a, b, cin) & m;
-        if (op != ALU_CMP)
-            mem_write(c, i->seg, ea, size, r);
-    }
+    r = alu_result(op, a, b, cin) & m;
+    if (op != ALU_CMP)
+        RM_PUT_RMW(size, &d, r);
     alu_flags(c, op, size, r, a, b, cin);
     return true;
 }
@@ -122,28 +102,33 @@ ALWAYS_INLINE void test_rm(struct cpu *c, const struct insn *i, unsigned size, u
     lf_logic(c, size, rm_read(c, i, size) & b & size_mask(size));
 }
 
-void op_test_EbGb(struct cpu *c, const struct insn *i)   { test_rm(c, i, 1, reg8(c, i->reg)); }
+DEFINE_RM_FORMS(op_test_EbGb) { lf_logic(c, 1, RM_GET(1) & reg8(c, i->reg)); return true; }
 void op_test_EvGv_w(struct cpu *c, const struct insn *i) { test_rm(c, i, 2, c->s.gpr[i->reg]); }
-DEFINE_RM_FORMS(op_test_EvGv_d)
-{
-    lf_logic(c, 4, RM_GET(4) & c->s.gpr[i->reg]);
-    return true;
-}
-void op_test_EbIb(struct cpu *c, const struct insn *i)   { test_rm(c, i, 1, i->imm); }
+DEFINE_RM_FORMS(op_test_EvGv_d) { lf_logic(c, 4, RM_GET(4) & c->s.gpr[i->reg]); return true; }
+DEFINE_RM_FORMS(op_test_EbIb) { lf_logic(c, 1, RM_GET(1) & i->imm & 0xff); return true; }
 void op_test_EvI_w(struct cpu *c, const struct insn *i)  { test_rm(c, i, 2, i->imm); }
-void op_test_EvI_d(struct cpu *c, const struct insn *i)  { test_rm(c, i, 4, i->imm); }
+DEFINE_RM_FORMS(op_test_EvI_d) { lf_logic(c, 4, RM_GET(4) & i->imm); return true; }
 void op_test_ALIb(struct cpu *c, const struct insn *i)   { lf_logic(c, 1, reg8(c, REG_EAX) & (i->imm & 0xff)); }
 void op_test_eAXIz_w(struct cpu *c, const struct insn *i) { lf_logic(c, 2, c->s.gpr[REG_EAX] & i->imm & 0xffff); }
 void op_test_eAXIz_d(struct cpu *c, const struct insn *i) { lf_logic(c, 4, c->s.gpr[REG_EAX] & i->imm); }
 
 /* ---- INC / DEC / NOT / NEG ---- */
+ALWAYS_INLINE bool incdec_rm_f(struct cpu *c, const struct insn *i, unsigned size, bool dec,
+                               enum rm_form f)
+{
+    struct rm_dest d = { NULL, 0 };
+    uint32_t m = size_mask(size);
+    uint32_t a = RM_GET_RMW(size, &d);
+    uint32_t cf = cpu_get_cf(c);
+    uint32_t r = (dec ? a - 1 : a + 1) & m;
+    RM_PUT_RMW(size, &d, r);
+    lf_record_aux(c, dec ? LF_DEC : LF_INC, size, r, a, 1, cf);
+    return true;
+}
+
 ALWAYS_INLINE void incdec_rm(struct cpu *c, const struct insn *i, unsigned size, bool dec)
 {
-    uint32_t cf = cpu_get_cf(c), ea = 0, m = size_mask(size);
-    uint32_t a = rm_read_rmw(c, i, size, &ea);
-    uint32_t r = (dec ? a - 1 : a + 1) & m;
-    rm_write_back(c, i, size, ea, r);
-    lf_record_aux(c, dec ? LF_DEC : LF_INC, size, r, a, 1, cf);
+    (void)incdec_rm_f(c, i, size, dec, RM_ANY);
 }
 
 ALWAYS_INLINE void incdec_reg(struct cpu *c, unsigned r, unsigned size, bool dec)
@@ -160,10 +145,10 @@ void op_dec_r_w(struct cpu *c, const struct insn *i) { incdec_reg(c, i->opcode &
 void op_dec_r_d(struct cpu *c, const struct insn *i) { incdec_reg(c, i->opcode & 7, 4, true); }
 void op_inc_Eb(struct cpu *c, const struct insn *i)   { incdec_rm(c, i, 1, false); }
 void op_inc_Ev_w(struct cpu *c, const struct insn *i) { incdec_rm(c, i, 2, false); }
-void op_inc_Ev_d(struct cpu *c, const struct insn *i) { incdec_rm(c, i, 4, false); }
+DEFINE_RM_FORMS(op_inc_Ev_d) { return incdec_rm_f(c, i, 4, false, f); }
 void op_dec_Eb(struct cpu *c, const struct insn *i)   { incdec_rm(c, i, 1, true); }
 void op_dec_Ev_w(struct cpu *c, const struct insn *i) { incdec_rm(c, i, 2, true); }
-void op_dec_Ev_d(struct cpu *c, const struct insn *i) { incdec_rm(c, i, 4, true); }
+DEFINE_RM_FORMS(op_dec_Ev_d) { return incdec_rm_f(c, i, 4, true, f); }
 
 ALWAYS_INLINE void not_rm(struct cpu *c, const struct insn *i, unsigned size)
 {

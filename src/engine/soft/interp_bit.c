@@ -13,13 +13,15 @@ static inline unsigned shift_count(const struct cpu *c, const struct insn *i)
     return n & 31;
 }
 
-ALWAYS_INLINE void shift_rm(struct cpu *c, const struct insn *i, enum shift_op op, unsigned size)
+ALWAYS_INLINE bool shift_rm_f(struct cpu *c, const struct insn *i, enum shift_op op, unsigned size,
+                              enum rm_form f)
 {
     unsigned count = shift_count(c, i), bits = size * 8;
-    uint32_t m = size_mask(size), msb = 1u << (bits - 1), ea = 0, r;
-    uint32_t a = rm_read_rmw(c, i, size, &ea);
+    uint32_t m = size_mask(size), msb = 1u << (bits - 1), r;
+    struct rm_dest d = { NULL, 0 };
+    uint32_t a = RM_GET_RMW(size, &d);
     if (count == 0)
-        return;   /* no write, flags unchanged */
+        return true;   /* no write, flags unchanged */
 
     bool cf = false;
     switch (op) {
@@ -52,7 +54,7 @@ ALWAYS_INLINE void shift_rm(struct cpu *c, const struct insn *i, enum shift_op o
     default:     r = (uint32_t)((int32_t)sign_extend(a, size) >> count) & m; break;
     }
 
-    rm_write_back(c, i, size, ea, r);
+    RM_PUT_RMW(size, &d, r);
 
     switch (op) {
     case SH_ROL:
@@ -63,17 +65,23 @@ ALWAYS_INLINE void shift_rm(struct cpu *c, const struct insn *i, enum shift_op o
     case SH_SHR: lf_record_aux(c, LF_SHR, size, r, a, 0, count); break;
     default:     lf_record_aux(c, LF_SAR, size, r, a, 0, count); break;
     }
+    return true;
 }
 
+/* Byte and 32-bit forms of the common shifts (interp.h lists them). */
 #define SHIFT_HANDLERS(n, OPC) \
-void op_##n##_Eb(struct cpu *c, const struct insn *i)   { shift_rm(c, i, OPC, 1); } \
-void op_##n##_Ev_w(struct cpu *c, const struct insn *i) { shift_rm(c, i, OPC, 2); } \
-void op_##n##_Ev_d(struct cpu *c, const struct insn *i) { shift_rm(c, i, OPC, 4); }
+DEFINE_RM_FORMS(op_##n##_Eb) { return shift_rm_f(c, i, OPC, 1, f); } \
+void op_##n##_Ev_w(struct cpu *c, const struct insn *i) { (void)shift_rm_f(c, i, OPC, 2, RM_ANY); } \
+DEFINE_RM_FORMS(op_##n##_Ev_d) { return shift_rm_f(c, i, OPC, 4, f); }
+#define SHIFT_HANDLERS_PLAIN(n, OPC) \
+void op_##n##_Eb(struct cpu *c, const struct insn *i)   { (void)shift_rm_f(c, i, OPC, 1, RM_ANY); } \
+void op_##n##_Ev_w(struct cpu *c, const struct insn *i) { (void)shift_rm_f(c, i, OPC, 2, RM_ANY); } \
+void op_##n##_Ev_d(struct cpu *c, const struct insn *i) { (void)shift_rm_f(c, i, OPC, 4, RM_ANY); }
 
 SHIFT_HANDLERS(rol, SH_ROL)
 SHIFT_HANDLERS(ror, SH_ROR)
-SHIFT_HANDLERS(rcl, SH_RCL)
-SHIFT_HANDLERS(rcr, SH_RCR)
+SHIFT_HANDLERS_PLAIN(rcl, SH_RCL)
+SHIFT_HANDLERS_PLAIN(rcr, SH_RCR)
 SHIFT_HANDLERS(shl, SH_SHL)
 SHIFT_HANDLERS(shr, SH_SHR)
 SHIFT_HANDLERS(sar, SH_SAR)

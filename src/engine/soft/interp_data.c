@@ -12,10 +12,10 @@ static inline uint32_t stack_off(const struct cpu *c, uint32_t delta)
 
 /* ---- MOV ---- */
 DEFINE_RM_FORMS(op_mov_EbGb) { RM_PUT(1, reg8(c, i->reg)); return true; }
-void op_mov_EvGv_w(struct cpu *c, const struct insn *i) { rm_write(c, i, 2, c->s.gpr[i->reg]); }
+DEFINE_RM_FORMS(op_mov_EvGv_w) { RM_PUT(2, c->s.gpr[i->reg]); return true; }
 DEFINE_RM_FORMS(op_mov_EvGv_d) { RM_PUT(4, c->s.gpr[i->reg]); return true; }
 DEFINE_RM_FORMS(op_mov_GbEb) { set_reg8(c, i->reg, (uint8_t)RM_GET(1)); return true; }
-void op_mov_GvEv_w(struct cpu *c, const struct insn *i) { set_reg16(c, i->reg, (uint16_t)rm_read(c, i, 2)); }
+DEFINE_RM_FORMS(op_mov_GvEv_w) { set_reg16(c, i->reg, (uint16_t)RM_GET(2)); return true; }
 DEFINE_RM_FORMS(op_mov_GvEv_d) { c->s.gpr[i->reg] = RM_GET(4); return true; }
 DEFINE_RM_FORMS(op_mov_EbIb) { RM_PUT(1, i->imm); return true; }
 void op_mov_EvIz_w(struct cpu *c, const struct insn *i) { rm_write(c, i, 2, i->imm); }
@@ -67,14 +67,16 @@ void op_mov_SwEw(struct cpu *c, const struct insn *i)
 DEFINE_RM_FORMS(op_movzx_GvEb) { reg_set(c, i->reg, i->opsize, RM_GET(1)); return true; }
 DEFINE_RM_FORMS(op_movzx_GvEw) { reg_set(c, i->reg, i->opsize, RM_GET(2)); return true; }
 
-void op_movsx_GvEb(struct cpu *c, const struct insn *i)
+DEFINE_RM_FORMS(op_movsx_GvEb)
 {
-    reg_set(c, i->reg, i->opsize, sign_extend(rm_read(c, i, 1), 1));
+    reg_set(c, i->reg, i->opsize, sign_extend(RM_GET(1), 1));
+    return true;
 }
 
-void op_movsx_GvEw(struct cpu *c, const struct insn *i)
+DEFINE_RM_FORMS(op_movsx_GvEw)
 {
-    reg_set(c, i->reg, i->opsize, sign_extend(rm_read(c, i, 2), 2));
+    reg_set(c, i->reg, i->opsize, sign_extend(RM_GET(2), 2));
+    return true;
 }
 
 DEFINE_RM_FORMS(op_lea)
