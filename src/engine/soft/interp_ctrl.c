@@ -44,14 +44,47 @@ static void call_near(struct cpu *c, const struct insn *i, uint32_t target)
     c->s.eip = target;
 }
 
-void op_call_J(struct cpu *c, const struct insn *i)  { call_near(c, i, c->s.eip + i->imm); }
+/* CALL rel and RET with a 32-bit operand size try the 32-bit stack's fast
+ * path; anything else (a fault included) goes to the general path, a tail
+ * call, so the fast path needs no frame. */
+static __attribute__((noinline)) void call_J_general(struct cpu *c, const struct insn *i)
+{
+    call_near(c, i, c->s.eip + i->imm);
+}
+
+void op_call_J(struct cpu *c, const struct insn *i)
+{
+    uint32_t target = c->s.eip + i->imm;
+    uint8_t *p;
+    if (i->opsize != 4 || target > c->s.seg[SEG_CS].limit ||
+        !(p = cpu_stack_fast_ptr(c, -4, 4, true))) {
+        call_J_general(c, i);
+        return;
+    }
+    cpu_store(p, 4, c->s.eip);
+    c->s.gpr[REG_ESP] -= 4;
+    c->s.eip = target;
+}
+
 void op_call_Ev(struct cpu *c, const struct insn *i) { call_near(c, i, rm_read(c, i, i->opsize)); }
 
 /* RET / RET imm16 (C3 decodes imm = 0). */
-void op_ret_near(struct cpu *c, const struct insn *i)
+static __attribute__((noinline)) void ret_near_general(struct cpu *c, const struct insn *i)
 {
     uint32_t target = near_target(c, i, cpu_stack_peek(c, 0, i->opsize));
     cpu_stack_adjust(c, (int32_t)(i->opsize + (i->imm & 0xffff)));
+    c->s.eip = target;
+}
+
+void op_ret_near(struct cpu *c, const struct insn *i)
+{
+    const uint8_t *p = i->opsize == 4 ? cpu_stack_fast_ptr(c, 0, 4, false) : NULL;
+    uint32_t target;
+    if (!p || (target = cpu_load(p, 4)) > c->s.seg[SEG_CS].limit) {
+        ret_near_general(c, i);
+        return;
+    }
+    c->s.gpr[REG_ESP] += 4 + (i->imm & 0xffff);
     c->s.eip = target;
 }
 

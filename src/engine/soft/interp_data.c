@@ -178,9 +178,40 @@ void op_xadd_EvGv(struct cpu *c, const struct insn *i) { xadd(c, i, i->opsize); 
 
 /* ---- stack ---- */
 void op_push_r_w(struct cpu *c, const struct insn *i) { cpu_push(c, c->s.gpr[i->opcode & 7] & 0xffff, 2); }
-void op_push_r_d(struct cpu *c, const struct insn *i) { cpu_push(c, c->s.gpr[i->opcode & 7], 4); }
+/* PUSH/POP r32 try the 32-bit stack's fast path and leave everything else
+ * to the general path, a tail call, so the fast path needs no frame. */
+static __attribute__((noinline)) void push_r_d_general(struct cpu *c, const struct insn *i)
+{
+    cpu_push(c, c->s.gpr[i->opcode & 7], 4);
+}
+
+void op_push_r_d(struct cpu *c, const struct insn *i)
+{
+    uint8_t *p = cpu_stack_fast_ptr(c, -4, 4, true);
+    if (!p) {
+        push_r_d_general(c, i);
+        return;
+    }
+    cpu_store(p, 4, c->s.gpr[i->opcode & 7]);
+    c->s.gpr[REG_ESP] -= 4;
+}
 void op_pop_r_w(struct cpu *c, const struct insn *i)  { set_reg16(c, i->opcode & 7, (uint16_t)cpu_pop(c, 2)); }
-void op_pop_r_d(struct cpu *c, const struct insn *i)  { c->s.gpr[i->opcode & 7] = cpu_pop(c, 4); }
+static __attribute__((noinline)) void pop_r_d_general(struct cpu *c, const struct insn *i)
+{
+    c->s.gpr[i->opcode & 7] = cpu_pop(c, 4);
+}
+
+void op_pop_r_d(struct cpu *c, const struct insn *i)
+{
+    const uint8_t *p = cpu_stack_fast_ptr(c, 0, 4, false);
+    if (!p) {
+        pop_r_d_general(c, i);
+        return;
+    }
+    uint32_t v = cpu_load(p, 4);
+    c->s.gpr[REG_ESP] += 4;
+    c->s.gpr[i->opcode & 7] = v;     /* after: POP ESP loads the value read */
+}
 
 void op_push_imm(struct cpu *c, const struct insn *i)
 {

@@ -101,6 +101,15 @@ MEM_INLINE void cpu_write8(struct cpu *c, int seg, uint32_t off, uint8_t v)   { 
 MEM_INLINE void cpu_write16(struct cpu *c, int seg, uint32_t off, uint16_t v) { cpu_write(c, seg, off, 2, v); }
 MEM_INLINE void cpu_write32(struct cpu *c, int seg, uint32_t off, uint32_t v) { cpu_write(c, seg, off, 4, v); }
 
+/* The fast path of an access to a 32-bit stack (SS.B) at ESP + delta: the
+ * host pointer, or NULL (16-bit stack, or not cpu_fast_ptr's fast path). */
+MEM_INLINE uint8_t *cpu_stack_fast_ptr(struct cpu *c, int32_t delta, unsigned size, bool write)
+{
+    if (!c->stack32)
+        return NULL;
+    return cpu_fast_ptr(c, SEG_SS, c->s.gpr[REG_ESP] + (uint32_t)delta, size, write);
+}
+
 /* Fault now if [off, off+size) could not be written, writing nothing: lets a
  * read-modify-write or multi-part instruction check before it commits.
  * size may be up to 4096 (e.g. a whole stack frame). */
