@@ -351,7 +351,9 @@ static enum exit_reason step_one(struct soft_engine *se)
  * Only "plain" instructions may be followed by another in the same block:
  * ones that cannot change CS, the CPU mode, CPL, paging, IF, TF or the
  * interrupt shadow, and cannot halt.  Any other instruction ends its block
- * and runs with every per-instruction rule (exec_checked).  A block also
+ * and runs with every per-instruction rule (exec_checked); so does RDTSC,
+ * which reads the instruction count that a block only adds up at its end
+ * (or, on a fault or exit inside it, block_count_completed).  A block also
  * ends after an unconditional near transfer (nothing after it is reached
  * in line), before an instruction that crosses the page, and at
  * BLOCK_MAX_INSNS. */
@@ -382,7 +384,7 @@ static const uint8_t insn_kind[512] = {
     /* 0F map: hint NOPs, RDTSC, CMOVcc, Jcc, SETcc, PUSH/POP FS/GS, BT*,
      * SHLD/SHRD, fences, IMUL, CMPXCHG, LFS/LGS, MOVZX/MOVSX, BSF/BSR,
      * XADD, CMPXCHG8B, BSWAP */
-    [0x10d] = INSN_PLAIN, [0x118 ... 0x11f] = INSN_PLAIN, [0x131] = INSN_PLAIN,
+    [0x10d] = INSN_PLAIN, [0x118 ... 0x11f] = INSN_PLAIN,
     [0x140 ... 0x14f] = INSN_PLAIN, [0x180 ... 0x19f] = INSN_PLAIN,
     [0x1a0 ... 0x1a1] = INSN_PLAIN, [0x1a3 ... 0x1a5] = INSN_PLAIN,
     [0x1a8 ... 0x1b1] = INSN_PLAIN, [0x1b3 ... 0x1c1] = INSN_PLAIN,
@@ -508,7 +510,9 @@ static inline struct block *block_next(struct soft_engine *se, struct block *pre
     return b;
 }
 
-/* Run block b from the current EIP (its first insn). */
+/* Run block b from the current EIP (its first insn).  Inside a block the
+ * replay log is empty (execute runs a replaying insn alone) and the
+ * instruction count is added at the end. */
 static inline enum exit_reason run_block(struct soft_engine *se, const struct block *b)
 {
     struct cpu *c = &se->cpu;
@@ -517,22 +521,40 @@ static inline enum exit_reason run_block(struct soft_engine *se, const struct bl
      * any other last insn gets exec_checked's per-instruction rules. */
     const struct insn *i = b->insn, *last = b->insn + b->n - !b->chains;
     uint64_t gen = se->fetch_gen;
-    c->log.pos = 0;
+    se->running = b;
+    se->running_eip = eip;
+    bool left = false;               /* left the straight line, or code changed */
     for (; i < last; i++) {
         c->insn_eip = eip;
         eip += i->len;
         c->s.eip = eip;
         i->exec(c, i);
-        c->log.count = 0;
-        c->log.pos = 0;
-        c->stats.instructions++;
-        if (__builtin_expect((c->s.eip != eip) | (se->fetch_gen != gen), 0))
-            return EXIT_NONE;
+        if (__builtin_expect((c->s.eip != eip) | (se->fetch_gen != gen), 0)) {
+            left = true;
+            i++;
+            break;
+        }
     }
-    if (b->chains)
+    c->stats.instructions += (uint64_t)(i - b->insn);
+    se->running = NULL;
+    if (left || b->chains)
         return EXIT_NONE;
     c->insn_eip = eip;
     return exec_checked(se, last);
+}
+
+/* A fault or exit interrupted the block being run: count the insns of it
+ * that completed (those before the one at insn_eip). */
+static void block_count_completed(struct soft_engine *se)
+{
+    const struct block *b = se->running;
+    struct cpu *c = &se->cpu;
+    uint32_t eip = se->running_eip;
+    for (unsigned k = 0; k < b->n && eip != c->insn_eip; k++) {
+        eip += b->insn[k].len;
+        c->stats.instructions++;
+    }
+    se->running = NULL;
 }
 
 /* May block b run from EIP as one piece?  Its bytes must lie inside CS
@@ -565,8 +587,10 @@ static enum exit_reason execute(struct soft_engine *se)
         }
         /* One instruction alone where the next boundary must be seen
          * exactly: after an interrupt shadow (the window opens one
-         * instruction later), under TF or an instruction trace. */
-        bool alone = (c->eflags_rest & EFL_TF) | (c->trace & TRACE_INSNS);
+         * instruction later), under TF or an instruction trace; and one
+         * that replays accesses logged before an exit (exec_checked
+         * empties the log after it). */
+        bool alone = (c->eflags_rest & EFL_TF) | (c->trace & TRACE_INSNS) | (c->log.count != 0);
         if (!boundary_quiet(c)) {
             alone |= c->s.events.interrupt_shadow;
             enum exit_reason r = boundary_events(se);
@@ -670,6 +694,8 @@ static enum exit_reason soft_run(struct engine *e, struct vm_exit *exit)
             return r;
         }
         /* a fault or an exit longjmp'd here */
+        if (se->running)
+            block_count_completed(se);
         c->delivering_vector = -1;
         if (c->exit_pending) {
             c->exit_pending = false;

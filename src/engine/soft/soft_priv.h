@@ -175,6 +175,11 @@ struct soft_engine {
     uint64_t traced;                 /* instructions traced so far */
     struct insn *scratch;            /* page-spanning instructions are decoded here */
     struct vtime vt;                 /* guest time and the run's deadline (vtime.c) */
+    /* The block run_block is running and the EIP of its first insn: a
+     * fault or exit in it counts the insns completed before it
+     * (block_count_completed); NULL between blocks. */
+    const struct block *running;
+    uint32_t running_eip;
 };
 void soft_engine_shutdown(struct cpu *c, uint8_t vector, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
