@@ -589,8 +589,11 @@ static enum exit_reason execute(struct soft_engine *se)
          * exactly: after an interrupt shadow (the window opens one
          * instruction later), under TF or an instruction trace; and one
          * that replays accesses logged before an exit (exec_checked
-         * empties the log after it). */
-        bool alone = (c->eflags_rest & EFL_TF) | (c->trace & TRACE_INSNS) | (c->log.count != 0);
+         * empties the log after it).  None of these can start after a
+         * block that chains: its plain insns leave TF and the log alone,
+         * and an instruction trace runs no blocks. */
+        bool alone = !prev && ((c->eflags_rest & EFL_TF) | (c->trace & TRACE_INSNS) |
+                               (c->log.count != 0));
         if (!boundary_quiet(c)) {
             alone |= c->s.events.interrupt_shadow;
             enum exit_reason r = boundary_events(se);
