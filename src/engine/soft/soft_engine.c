@@ -285,6 +285,16 @@ static enum exit_reason boundary_events(struct soft_engine *se)
     return EXIT_NONE;
 }
 
+/* The boundary after a block that chains: its plain insns cannot raise an
+ * exception, open an interrupt window (IF goes 0 -> 1 only by non-plain
+ * insns), halt or touch the monitor's requests, so only what happens from
+ * outside the block can be new: a kick, or the deadline. */
+static bool chained_boundary_quiet(const struct cpu *c)
+{
+    return !(atomic_load_explicit(&c->kick, memory_order_relaxed) |
+             vtime_due(&c->engine->vt, c->stats.instructions));
+}
+
 static bool boundary_quiet(const struct cpu *c)
 {
     const struct cpu_events *ev = &c->s.events;
@@ -594,7 +604,7 @@ static enum exit_reason execute(struct soft_engine *se)
          * and an instruction trace runs no blocks. */
         bool alone = !prev && ((c->eflags_rest & EFL_TF) | (c->trace & TRACE_INSNS) |
                                (c->log.count != 0));
-        if (!boundary_quiet(c)) {
+        if (prev ? !chained_boundary_quiet(c) : !boundary_quiet(c)) {
             alone |= c->s.events.interrupt_shadow;
             enum exit_reason r = boundary_events(se);
             if (r != EXIT_NONE)
