@@ -62,28 +62,52 @@ static inline void lf_rotate(struct cpu *c, bool cf, bool of)
     c->lf.flags = co;
 }
 
-/* Condition cc (the low nibble of Jcc/SETcc/CMOVcc) with the common cases
- * inline: after a 32-bit compare or subtraction the unsigned and signed
- * conditions come straight from the operands, after a logic op ZF from the
- * result.  With a constant cc the switch folds away. */
-static inline __attribute__((always_inline)) bool cpu_cond_fast(struct cpu *c, unsigned cc)
+/* Condition cc (the low nibble of Jcc/SETcc/CMOVcc) where it is cheap to
+ * decide: ZF and SF come from the recorded result of any operation (as
+ * cpu_get_zf/cpu_get_sf), after a 32-bit compare or subtraction the
+ * unsigned and signed conditions come straight from the operands, after a
+ * logic op CF = OF = 0.  Returns false when the general path must decide.
+ * With a constant cc the switches fold away. */
+static inline __attribute__((always_inline)) bool cpu_cond_known(const struct cpu *c, unsigned cc,
+                                                                  bool *out)
 {
     const struct lazy_flags *lf = &c->lf;
     bool r;
-    if (lf->op == LF_SUB && lf->size == 4) {
-        switch (cc >> 1) {
-        case 1: r = lf->op1 < lf->op2; break;                     /* B */
-        case 2: r = lf->res == 0; break;                          /* E */
-        case 3: r = lf->op1 <= lf->op2; break;                    /* BE */
-        case 6: r = (int32_t)lf->op1 < (int32_t)lf->op2; break;   /* L */
-        case 7: r = (int32_t)lf->op1 <= (int32_t)lf->op2; break;  /* LE */
-        default: return cpu_cond(c, cc);
+    if (lf->op == LF_NONE)
+        return false;
+    bool zf = lf->res == 0, sf = (lf->res >> (lf->size * 8 - 1)) & 1;
+    switch (cc >> 1) {
+    case 2: r = zf; break;                                    /* E */
+    case 4: r = sf; break;                                    /* S */
+    default:
+        if (lf->op == LF_SUB && lf->size == 4) {
+            switch (cc >> 1) {
+            case 1: r = lf->op1 < lf->op2; break;                     /* B */
+            case 3: r = lf->op1 <= lf->op2; break;                    /* BE */
+            case 6: r = (int32_t)lf->op1 < (int32_t)lf->op2; break;   /* L */
+            case 7: r = (int32_t)lf->op1 <= (int32_t)lf->op2; break;  /* LE */
+            default: return false;
+            }
+        } else if (lf->op == LF_LOGIC) {
+            switch (cc >> 1) {
+            case 0: case 1: r = false; break;                 /* O, B */
+            case 3: r = zf; break;                            /* BE */
+            case 6: r = sf; break;                            /* L */
+            case 7: r = zf || sf; break;                      /* LE */
+            default: return false;                            /* P */
+            }
+        } else {
+            return false;
         }
-        return (cc & 1) ? !r : r;
     }
-    if (lf->op == LF_LOGIC && (cc >> 1) == 2)
-        return (lf->res == 0) != (cc & 1);
-    return cpu_cond(c, cc);
+    *out = (cc & 1) ? !r : r;
+    return true;
+}
+
+static inline __attribute__((always_inline)) bool cpu_cond_fast(struct cpu *c, unsigned cc)
+{
+    bool r;
+    return cpu_cond_known(c, cc, &r) ? r : cpu_cond(c, cc);
 }
 
 /* The arithmetic flags now, as EFLAGS bits. */

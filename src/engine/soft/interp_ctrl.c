@@ -19,11 +19,26 @@ void op_jcc(struct cpu *c, const struct insn *i)
         jump_near(c, i, c->s.eip + i->imm);
 }
 
-#define JCC_FORM_DEFINE(cc)                                 \
-    void op_jcc_##cc(struct cpu *c, const struct insn *i)   \
-    {                                                       \
-        if (cpu_cond_fast(c, cc))                           \
-            jump_near(c, i, c->s.eip + i->imm);             \
+/* Jcc with a constant condition: decided inline when that is cheap and the
+ * target is a plain 32-bit one inside CS; anything else (the general
+ * condition, a #GP) is op_jcc's, a tail call, so the fast path needs no
+ * stack frame. */
+#define JCC_FORM_DEFINE(cc)                                                   \
+    void op_jcc_##cc(struct cpu *c, const struct insn *i)                     \
+    {                                                                         \
+        bool taken;                                                           \
+        if (!cpu_cond_known(c, cc, &taken)) {                                 \
+            op_jcc(c, i);                                                     \
+            return;                                                           \
+        }                                                                     \
+        if (taken) {                                                          \
+            uint32_t target = c->s.eip + i->imm;                              \
+            if (i->opsize != 4 || target > c->s.seg[SEG_CS].limit) {          \
+                op_jcc(c, i);                                                 \
+                return;                                                       \
+            }                                                                 \
+            c->s.eip = target;                                                \
+        }                                                                     \
     }
 JCC_FORMS(JCC_FORM_DEFINE)
 
