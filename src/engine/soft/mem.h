@@ -45,8 +45,14 @@ MEM_INLINE uint8_t *cpu_tlb_fast(struct cpu *c, uint32_t lin, unsigned size, boo
 {
     const struct tlb_entry *e = cpu_tlb_entry(c, lin);
     uint32_t tag = write ? e->write_tag : e->read_tag;
-    if (__builtin_expect(cpu_tlb_hit(tag, lin, size), 1))
-        return e->host_base + (lin & 0xfffu);
+    if (__builtin_expect(cpu_tlb_hit(tag, lin, size), 1)) {
+        uint8_t *p = e->host_base + (lin & 0xfffu);
+        /* A matching tag implies RAM/ROM: telling the compiler lets the
+         * callers' NULL tests fold into the tag compare. */
+        if (!p)
+            __builtin_unreachable();
+        return p;
+    }
     return NULL;
 }
 
