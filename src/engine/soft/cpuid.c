@@ -32,7 +32,8 @@ static uint32_t word_at(const char *s, unsigned k)
     return v;
 }
 
-void cpuid_answer(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+/* The engine's own CPUID answer. */
+static void cpuid_answer(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
     (void)subleaf;
     memset(out, 0, 4 * sizeof(out[0]));

@@ -46,9 +46,3 @@ size_t soft_engine_format_recent_events(struct engine *e, char *buf, size_t cap)
     return t.len;
 }
 
-void soft_engine_print_recent_events(struct engine *e, FILE *out)
-{
-    char text[SOFT_EVENT_RING * 128 + 64];
-    soft_engine_format_recent_events(e, text, sizeof(text));
-    fputs(text, out);
-}

@@ -14,6 +14,11 @@
 #define DESC_P(d)     (((d) >> 47) & 1)
 #define SEL_ERR(sel)  ((uint32_t)((sel) & 0xfffcu))
 
+/* How an event is delivered: DELIVER_EXC (fault/trap, error >= 0 pushes an
+ * error code), DELIVER_EXT (external interrupt or NMI), DELIVER_SOFT (INT n
+ * / INT3 / INTO: gate DPL checked). */
+enum deliver_kind { DELIVER_EXC, DELIVER_EXT, DELIVER_SOFT };
+
 /* ---- raising faults and ending the run ---- */
 
 static void forget_instruction(struct cpu *c)
@@ -81,7 +86,8 @@ static const char *const vector_names[32] = {
     "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM",
 };
 
-void except_note(struct cpu *c, uint8_t vector, int64_t error, enum deliver_kind kind)
+/* Record an interrupt/exception in the ring and the trace. */
+static void except_note(struct cpu *c, uint8_t vector, int64_t error, enum deliver_kind kind)
 {
     struct soft_engine *se = c->engine;
     struct soft_event_record *r = &se->ring[se->ring_next];
@@ -234,7 +240,10 @@ static void deliver_protected(struct cpu *c, uint8_t vector, int64_t error, enum
     cpu_mode_changed(c);
 }
 
-void except_deliver(struct cpu *c, uint8_t vector, int64_t error, enum deliver_kind kind)
+/* Deliver exception/interrupt `vector` now (s.eip = the return address).
+ * Nested faults are classified (double fault, triple fault -> shutdown
+ * exit) by the caller's loop in soft_engine.c. */
+static void except_deliver(struct cpu *c, uint8_t vector, int64_t error, enum deliver_kind kind)
 {
     except_note(c, vector, error, kind);
     int saved = c->delivering_vector;

@@ -41,7 +41,8 @@ uint8_t *cpu_phys_ptr(struct cpu *c, uint64_t gpa, uint32_t len, bool write)
     return r->host + (gpa - r->gpa);
 }
 
-uint8_t *mmu_phys_page(struct cpu *c, uint32_t phys_page, bool *readonly)
+/* Host pointer of a RAM/ROM page (or NULL) and whether it is read-only. */
+static uint8_t *mmu_phys_page(struct cpu *c, uint32_t phys_page, bool *readonly)
 {
     const struct mem_region *r = phys_region(c, phys_page, 0x1000);
     if (!r)
@@ -358,7 +359,8 @@ _Noreturn static void seg_fault(struct cpu *c, int seg)
     cpu_gp(c, 0);
 }
 
-void mmu_seg_check(struct cpu *c, int seg, uint32_t off, unsigned size, bool write)
+/* The segment checks of an access (limit incl. expand-down, type, null). */
+static void mmu_seg_check(struct cpu *c, int seg, uint32_t off, unsigned size, bool write)
 {
     const struct seg_cache *s = &c->s.seg[seg];
     bool prot = c->pe && !c->v86;

@@ -18,7 +18,8 @@ static uint64_t guest_tsc(const struct cpu *c)
     return soft_guest_ns(c) + c->s.tsc_offset;
 }
 
-bool msr_read(struct cpu *c, uint32_t index, uint64_t *v)
+/* The engine's MSR file: false if the MSR does not exist (#GP). */
+static bool msr_read(struct cpu *c, uint32_t index, uint64_t *v)
 {
     const struct cpu_msrs *m = &c->s.msr;
     switch (index) {

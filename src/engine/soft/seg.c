@@ -26,7 +26,8 @@ static unsigned iopl(const struct cpu *c)
 
 /* ---- derived state ---- */
 
-void seg_update_fast(struct cpu *c, int sreg)
+/* Recompute seg_rmax/seg_wmax of one segment register. */
+static void seg_update_fast(struct cpu *c, int sreg)
 {
     const struct seg_cache *s = &c->s.seg[sreg];
     int64_t rmax = s->limit, wmax = s->limit;

@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "engine/engine.h"
 
@@ -29,9 +28,8 @@ struct soft_event_record {
 /* Copy up to max of the most recent events, oldest first; returns how many. */
 size_t soft_engine_recent_events(struct engine *e, struct soft_event_record *out, size_t max);
 /* engine_ops.recent_events: them as text, a header line then one line each
- * (event_report.c); soft_engine_print_recent_events writes it to out. */
+ * (event_report.c). */
 size_t soft_engine_format_recent_events(struct engine *e, char *buf, size_t cap);
-void soft_engine_print_recent_events(struct engine *e, FILE *out);
 
 /* Something other than the guest CPU (a loader, DMA by a device model)
  * wrote guest-physical [gpa, gpa+len): drop decoded instructions there.

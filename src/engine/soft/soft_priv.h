@@ -20,14 +20,8 @@ uint32_t mmu_translate(struct cpu *c, uint32_t lin, bool write, bool user);
 /* Leave no TLB write tag valid for guest-physical page `pfn` (it now holds
  * decoded code). */
 void mmu_protect_code(struct cpu *c, uint32_t pfn);
-/* The segment checks of an access (limit incl. expand-down, type, null). */
-void mmu_seg_check(struct cpu *c, int seg, uint32_t off, unsigned size, bool write);
-/* Host pointer of a RAM/ROM page (or NULL) and whether it is read-only. */
-uint8_t *mmu_phys_page(struct cpu *c, uint32_t phys_page, bool *readonly);
 
 /* ---- seg.c ---- */
-/* Recompute seg_rmax/seg_wmax of one segment register. */
-void seg_update_fast(struct cpu *c, int sreg);
 /* Read descriptor `sel` from the GDT/LDT; false if outside the table. */
 bool seg_read_descriptor(struct cpu *c, uint16_t sel, uint64_t *desc);
 /* Expand a raw descriptor into a segment cache. */
@@ -61,18 +55,9 @@ enum task_source { TASK_JMP, TASK_CALL, TASK_IRET, TASK_EXT, TASK_SOFT };
 void task_switch(struct cpu *c, uint16_t sel, uint64_t desc, enum task_source src, int64_t error);
 
 /* ---- except.c ---- */
-/* Deliver exception/interrupt `vector` now (s.eip = the return address).
- * kind: DELIVER_EXC (fault/trap, error >= 0 pushes an error code),
- * DELIVER_EXT (external interrupt or NMI), DELIVER_SOFT (INT n / INT3 /
- * INTO: gate DPL checked).  Nested faults are classified (double fault,
- * triple fault -> shutdown exit) by the caller's loop in soft_engine.c. */
-enum deliver_kind { DELIVER_EXC, DELIVER_EXT, DELIVER_SOFT };
-void except_deliver(struct cpu *c, uint8_t vector, int64_t error, enum deliver_kind kind);
 /* Deliver a fault recorded in s.events.exception_*, handling double and
  * triple faults.  Returns false when the CPU shut down (exit filled). */
 bool except_deliver_pending(struct cpu *c);
-/* Record an interrupt/exception in the ring and the trace. */
-void except_note(struct cpu *c, uint8_t vector, int64_t error, enum deliver_kind kind);
 
 /* ---- dcache.c (decoded-instruction cache, per guest-physical page) ---- */
 struct dcache;
@@ -206,10 +191,6 @@ static inline uint64_t soft_guest_ns(const struct cpu *c)
 }
 
 /* ---- cpuid.c / msr.c ---- */
-/* The engine's own CPUID answer. */
-void cpuid_answer(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
-/* The engine's MSR file: false if the MSR does not exist (#GP). */
-bool msr_read(struct cpu *c, uint32_t index, uint64_t *value);
 bool msr_write(struct cpu *c, uint32_t index, uint64_t value);
 
 #endif
