@@ -59,8 +59,7 @@ MEM_INLINE uint8_t *cpu_tlb_fast(struct cpu *c, uint32_t lin, unsigned size, boo
 /* The fast path of a segmented access of `size` bytes (1, 2 or 4) at
  * seg:off (off already wrapped to the address size): the host pointer when
  * the segment checks pass and the TLB vouches for the access (for writing,
- * with write), else NULL and nothing done.  A matching tag implies RAM/ROM:
- * host_base is set. */
+ * with write), else NULL and nothing done. */
 MEM_INLINE uint8_t *cpu_fast_ptr(struct cpu *c, int seg, uint32_t off, unsigned size, bool write)
 {
     int64_t max = write ? c->seg_wmax[seg] : c->seg_rmax[seg];

@@ -299,9 +299,8 @@ static bool boundary_quiet(const struct cpu *c)
 {
     const struct cpu_events *ev = &c->s.events;
     return !(ev->exception_pending | ev->interrupt_shadow | ev->nmi_pending | ev->halted |
-             (c->injected_vector >= 0) | c->irq_window_requested |
-             atomic_load_explicit(&c->kick, memory_order_relaxed) |
-             vtime_due(&c->engine->vt, c->stats.instructions));
+             (c->injected_vector >= 0) | c->irq_window_requested) &&
+           chained_boundary_quiet(c);
 }
 
 /* Run one fetched instruction with every per-instruction rule: the STI

@@ -17,19 +17,11 @@
 #define PRE "fnstcw %[save]\n\tfldcw %[cw]\n\tfnclex\n\t"
 
 /* Fast path (every exception masked, so nothing can be left pending): store
- * the status word and pop what the instruction left; when the guest's
- * control word is the host's own (the usual 0x037F), without the two FLDCW
- * round trips.  Slow path: FNSAVE takes the whole result state without
- * waiting and re-initialises. */
+ * the status word and pop what the instruction left.  Slow path: FNSAVE
+ * takes the whole result state without waiting and re-initialises. */
 #define RUN(LOADS, OP, STORES)                                                        \
     do {                                                                              \
-        if (fast && same_cw)                                                          \
-            asm volatile("fnclex\n\t" LOADS OP "\n\tfnstsw %[sw]\n\t" STORES        \
-                         : [sw] "=m"(io->sw), [r0] "=m"(io->out[0]),                  \
-                           [r1] "=m"(io->out[1]), [mo] "=m"(io->mem)                  \
-                         : [a] "m"(io->in[0]), [b] "m"(io->in[1]), [mi] "m"(io->mem)  \
-                         : CLOBBERS);                                                 \
-        else if (fast)                                                                \
+        if (fast)                                                                     \
             asm volatile(PRE LOADS OP "\n\tfnstsw %[sw]\n\t" STORES "fldcw %[save]"  \
                          : [sw] "=m"(io->sw), [r0] "=m"(io->out[0]),                  \
                            [r1] "=m"(io->out[1]), [mo] "=m"(io->mem), [save] "=m"(save), \
@@ -96,9 +88,6 @@ void x87_host_run(enum x87_hop op, uint16_t cw, struct x87_host_io *io)
     uint8_t buf[108];
     uint16_t save;
     bool fast = (cw & 0x3f) == 0x3f && fast_depth[op] != 0xff;
-    uint16_t host_cw;
-    asm volatile("fnstcw %0" : "=m"(host_cw));
-    bool same_cw = host_cw == cw;
 
     switch ((unsigned)op) {
     case HOP_ADD:    RUN(L2, "fadd %%st(1), %%st", S2); break;
