@@ -14,7 +14,7 @@ fi
 
 # Build the little guests: nasm + ld, loaded at 1 MiB.
 for g in triple_fault unknown_insn halt_cli echo pit_sleep reset_request idle; do
-    if ! nasm -f elf32 -o "$WORK/$g.o" "$ROOT/tests/system/guests/$g.asm" ||
+    if ! nasm -f elf32 -I "$ROOT/tests/system/guests/" -o "$WORK/$g.o" "$ROOT/tests/system/guests/$g.asm" ||
        ! ld -m elf_i386 -Ttext-segment=0x100000 -e _start -o "$WORK/$g.elf" "$WORK/$g.o"; then
         fail "build $g" "nasm/ld failed"
     fi

@@ -3,11 +3,7 @@
 ; stay enabled (with nothing unmasked) so only morph's escapes or a signal
 ; can stop it otherwise.  It does not touch the FIFO control register: a
 ; FIFO clear drops what the host already delivered, as on the chip.
-bits 32
-section .text
-align 4
-    dd 0x1BADB002, 0, -0x1BADB002
-global _start
+%include "multiboot.inc"
 _start:
 .poll:
     mov dx, 0x3fd

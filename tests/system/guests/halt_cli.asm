@@ -1,10 +1,6 @@
 ; halt_cli.asm - prints a line on COM1, then halts with interrupts off: the
 ; machine has stopped and morph ends with status 0.
-bits 32
-section .text
-align 4
-    dd 0x1BADB002, 0, -0x1BADB002
-global _start
+%include "multiboot.inc"
 _start:
     mov esi, msg
 .next:

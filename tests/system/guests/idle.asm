@@ -1,10 +1,6 @@
 ; idle.asm - masks every PIC line and halts with interrupts enabled, forever:
 ; a CPU that only the console's escapes (or a signal) can reach.
-bits 32
-section .text
-align 4
-    dd 0x1BADB002, 0, -0x1BADB002
-global _start
+%include "multiboot.inc"
 _start:
     mov al, 0xff
     out 0x21, al

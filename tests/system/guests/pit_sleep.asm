@@ -3,11 +3,7 @@
 ; ticks, then ends through debug-exit with status (0 << 1) | 1 = 1.  Nearly
 ; all of its guest time is spent halted, so morph must let it pass in wall
 ; time while the CPU waits (the monitor's HLT path advancing idle time).
-bits 32
-section .text
-align 4
-    dd 0x1BADB002, 0, -0x1BADB002
-global _start
+%include "multiboot.inc"
 _start:
     lgdt [gdt_desc]
     jmp 0x08:.flat

@@ -2,11 +2,7 @@
 ; the UD2) and another INT 0x42, then pulses the reset line through the
 ; keyboard controller (command 0xFE), as Linux does to reboot after a panic.
 ; morph stops with status 0 and prints those three events.
-bits 32
-section .text
-align 4
-    dd 0x1BADB002, 0, -0x1BADB002
-global _start
+%include "multiboot.inc"
 _start:
     mov esp, stack_top
     mov eax, ud_handler

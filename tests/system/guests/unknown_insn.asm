@@ -1,10 +1,6 @@
 ; unknown_insn.asm - runs an SSE instruction the soft CPU does not know: the
 ; guest must get #UD, whose handler reports through debug-exit (status 11).
-bits 32
-section .text
-align 4
-    dd 0x1BADB002, 0, -0x1BADB002
-global _start
+%include "multiboot.inc"
 _start:
     mov eax, ud_handler
     mov [idt + 6 * 8], ax
