@@ -93,7 +93,9 @@ tests/fuzz/run.sh >"$LOGS/fuzz.log" 2>&1
 rc=$?
 line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/fuzz.log" | tail -n 1)
 grep -E '^vectors:' "$LOGS/fuzz.log" | tail -n 1 | sed 's/^/      /'
-if ((rc == 0)) && [[ $line == *", 0 failed" ]]; then
+if ((rc == 0)) && grep -q '^SKIP fuzz' "$LOGS/fuzz.log"; then
+    grep '^SKIP fuzz' "$LOGS/fuzz.log" | sed 's/^/      /'
+elif ((rc == 0)) && [[ $line == *", 0 failed" ]]; then
     passed=$((passed + 1))
     echo "      fuzz: $line"
 else

@@ -25,6 +25,14 @@ done
 build=${BUILD:-$root/build}
 make -s -C "$root" -j2 "$build/libmorph.a" BUILD="$build" >&2
 make -s -C "$here" BUILD="$build" >&2
+# The oracle is a 32-bit program: a host kernel without IA-32 emulation
+# (execve gives ENOEXEC) cannot run it, and there is nothing to compare with.
+if ! "$build/fuzz/fuzz-native" </dev/null >/dev/null 2>"$build/fuzz/probe.err"; then
+    if grep -q 'Exec format error' "$build/fuzz/probe.err"; then
+        echo "SKIP fuzz: this host cannot run 32-bit programs (no IA-32 emulation), so the host CPU cannot be the oracle"
+        exit 0
+    fi
+fi
 set --
 for v in "$here"/vectors/*.txt; do
     [ -e "$v" ] && set -- "$@" --vectors "$v"
