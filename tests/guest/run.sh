@@ -25,7 +25,7 @@ timeout_s=${GUEST_TIMEOUT:-30}
 morph=${1:-$root/build/morph}
 
 guests="hello protmode_rom realmode paging exceptions usermode pit rtc uart cpuid smc cpu_exercise
-  insn686 sysenter iopl callgate paging2 x87 x87_ferr taskgate v86 a20"
+  insn686 sysenter iopl callgate paging2 x87 x87_ferr taskgate v86 a20 stack16"
 [ -n "${GUEST_ONLY:-}" ] && guests=$GUEST_ONLY
 
 # FAIL lines QEMU's TCG is known to produce where it deviates from real
@@ -33,7 +33,9 @@ guests="hello protmode_rom realmode paging exceptions usermode pit rtc uart cpui
 qemu_known="cpuid:unknown_msr_gp cpuid:unknown_msr_write_gp
   cpuid:msr_tsc_write_read cpuid:rdtsc_follows_tsc_msr exceptions:gp_write_readonly_segment
   exceptions:readonly_segment_readable_and_unchanged exceptions:gp_segment_limit
-  x87:mf_at_next_waiting_insn x87:mf_faulting_insn_not_executed x87:fnstenv_fip_is_faulting_insn"
+  x87:mf_at_next_waiting_insn x87:mf_faulting_insn_not_executed x87:fnstenv_fip_is_faulting_insn
+  stack16:pop_m_esp_based_after_wrap stack16:pop_m_esp_based_keeps_esp_high stack16:popw_m_esp_based
+  stack16:enter_level0_16bit_stack"
 
 # Guests QEMU cannot run at all: "guest:reason".
 qemu_skip="x87_ferr:QEMU_7.2_TCG_aborts_(BQL_assertion)_when_the_guest_raises_FERR#"

@@ -223,21 +223,23 @@ void op_push_Ev(struct cpu *c, const struct insn *i)
     cpu_push(c, rm_read(c, i, i->opsize), i->opsize);
 }
 
-/* POP r/m: a memory destination addressed through ESP sees ESP after the pop. */
+/* POP r/m: a memory destination addressed through ESP sees ESP after the
+ * pop (on a 16-bit stack: SP incremented with its wrap, ESP[31:16] kept). */
 void op_pop_Ev(struct cpu *c, const struct insn *i)
 {
     unsigned size = i->opsize;
     uint32_t v = cpu_stack_peek(c, 0, size);
+    uint32_t esp = cpu_sp_moved(c, (int32_t)size);
     if (i->mod == 3) {
-        cpu_stack_adjust(c, (int32_t)size);
+        c->s.gpr[REG_ESP] = esp;
         reg_set(c, i->rm, size, v);
         return;
     }
     uint32_t ea = insn_ea(c, i);
     if (i->base == REG_ESP)
-        ea += size;
+        ea += esp - c->s.gpr[REG_ESP];    /* only 32-bit addressing has an ESP base */
     cpu_write(c, i->seg, ea, size, v);
-    cpu_stack_adjust(c, (int32_t)size);
+    c->s.gpr[REG_ESP] = esp;
 }
 
 /* Segment register number encoded in bits 3-5 of PUSH/POP sreg opcodes. */
@@ -251,11 +253,14 @@ void op_push_sreg(struct cpu *c, const struct insn *i)
     cpu_push(c, c->s.seg[opcode_sreg(i)].selector, i->opsize);
 }
 
+/* POP Sreg: a 32-bit pop reads 4 bytes and keeps the low 16.  ESP moves by
+ * the stack size the pop was made with: POP SS may change SS.B. */
 void op_pop_sreg(struct cpu *c, const struct insn *i)
 {
     uint16_t sel = (uint16_t)cpu_stack_peek(c, 0, i->opsize);
+    uint32_t esp = cpu_sp_moved(c, i->opsize);
     cpu_load_seg(c, (int)opcode_sreg(i), sel);   /* SS: sets the interrupt shadow */
-    cpu_stack_adjust(c, i->opsize);
+    c->s.gpr[REG_ESP] = esp;
 }
 
 void op_pusha(struct cpu *c, const struct insn *i)
@@ -281,30 +286,31 @@ void op_popa(struct cpu *c, const struct insn *i)
     cpu_stack_adjust(c, (int32_t)(8 * size));
 }
 
+/* ENTER: the frame pointer (FrameTemp) is ESP after pushing (E)BP, so on a
+ * 16-bit stack ESP[31:16] with the decremented SP; the display is copied
+ * from (E)BP downwards, wrapped like SP on a 16-bit stack. */
 void op_enter(struct cpu *c, const struct insn *i)
 {
     unsigned size = i->opsize, level = i->imm2 & 31;
+    uint32_t alloc = i->imm & 0xffff;
     uint32_t bp = c->s.gpr[REG_EBP];
     uint32_t delta = size;                        /* bytes pushed so far */
-    cpu_write(c, SEG_SS, stack_off(c, -delta), size, bp & size_mask(size));
-    uint32_t frame = stack_off(c, -delta);
+    cpu_stack_poke(c, delta, size, bp);
+    uint32_t frame = cpu_sp_moved(c, -(int32_t)delta);
     if (level > 0) {
         for (unsigned k = 1; k < level; k++) {
-            uint32_t src = bp - k * size;
-            src = c->stack32 ? src : (src & 0xffff);
-            uint32_t v = cpu_read(c, SEG_SS, src, size);
+            uint32_t v = cpu_read(c, SEG_SS, (bp - k * size) & cpu_sp_mask(c), size);
             delta += size;
-            cpu_write(c, SEG_SS, stack_off(c, -delta), size, v);
+            cpu_stack_poke(c, delta, size, v);
         }
         delta += size;
-        cpu_write(c, SEG_SS, stack_off(c, -delta), size, frame & size_mask(size));
+        cpu_stack_poke(c, delta, size, frame);
     }
     /* The CPU finishes with a write check at the new stack top (the host
      * faults there with W set even though nothing is stored). */
-    uint32_t top = stack_off(c, -(delta + (i->imm & 0xffff)));
-    cpu_check_write(c, SEG_SS, top, size);
+    cpu_check_write(c, SEG_SS, stack_off(c, -(delta + alloc)), size);
     reg_set(c, REG_EBP, size, frame);
-    cpu_stack_adjust(c, -(int32_t)(delta + (i->imm & 0xffff)));
+    cpu_stack_adjust(c, -(int32_t)(delta + alloc));
 }
 
 void op_leave(struct cpu *c, const struct insn *i)

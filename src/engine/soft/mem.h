@@ -162,9 +162,18 @@ MEM_INLINE uint32_t cpu_stack_peek(struct cpu *c, uint32_t depth, unsigned size)
     return cpu_read(c, SEG_SS, (c->s.gpr[REG_ESP] + depth) & cpu_sp_mask(c), size);
 }
 
+/* ESP as it would be after moving the stack pointer by delta: SP only,
+ * wrapping at 64 KiB, on a 16-bit stack.  Instructions that change SS.B
+ * (POP SS) or read ESP mid-way (POP [ESP+d], ENTER) take it before. */
+static inline uint32_t cpu_sp_moved(const struct cpu *c, int32_t delta)
+{
+    uint32_t m = cpu_sp_mask(c);
+    return (c->s.gpr[REG_ESP] & ~m) | ((c->s.gpr[REG_ESP] + (uint32_t)delta) & m);
+}
+
 static inline void cpu_stack_adjust(struct cpu *c, int32_t delta)
 {
-    cpu_set_sp(c, c->s.gpr[REG_ESP] + (uint32_t)delta);
+    c->s.gpr[REG_ESP] = cpu_sp_moved(c, delta);
 }
 
 /* Write at ESP - depth (wrapped by SS.B) without moving ESP: for multi-push
