@@ -269,6 +269,9 @@ struct engine_config {
     unsigned trace;              /* TRACE_* */
     uint64_t trace_insn_limit;
     void *trace_stream;          /* FILE *, stderr when NULL */
+    /* Soft CPU: a block is translated to host code after it ran this many
+     * times; 0 runs the interpreter alone. */
+    unsigned jit_threshold;
 };
 
 /* ---- guest time ----------------------------------------------------------

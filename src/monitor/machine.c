@@ -193,6 +193,7 @@ static int create_engine(struct machine *m, const struct cpu_state *st, char *er
         .trace = m->opts->trace,
         .trace_insn_limit = m->opts->trace_insn_limit,
         .trace_stream = stderr,
+        .jit_threshold = m->opts->jit_threshold,
     };
     m->engine = m->engine_ops->create(&cfg, err, errlen);
     if (!m->engine)

@@ -46,6 +46,9 @@ static const char run_help[] =
     "                    guest's clocks (TSC, PIT, RTC) count executed\n"
     "                    instructions, so they never jump when the host is\n"
     "                    busy; while the guest idles they follow the wall clock\n"
+    "  --engine NAME     jit (default): the interpreter runs cold code and hot\n"
+    "                    blocks are translated to host code; interp: the\n"
+    "                    interpreter alone\n"
     "  -h, --help        this text\n"
     "\n"
     "The serial console (COM1) is the terminal.  Ctrl-A x quits, Ctrl-A h\n"
@@ -180,7 +183,7 @@ int parse_trace_list(const char *s, unsigned *trace, uint64_t *insn_limit,
 }
 
 /* The options that take a value, and where it goes. */
-enum opt_id { OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEMORY, OPT_TRACE, OPT_IPS,
+enum opt_id { OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEMORY, OPT_TRACE, OPT_IPS, OPT_ENGINE,
               OPT_DEBUG_EXIT, OPT_STATS, OPT_HELP };
 
 struct opt_def {
@@ -198,6 +201,7 @@ static const struct opt_def run_opts[] = {
     { "memory", 'm', true, OPT_MEMORY },
     { "trace", 0, true, OPT_TRACE },
     { "ips", 0, true, OPT_IPS },
+    { "engine", 0, true, OPT_ENGINE },
     { "debug-exit", 0, false, OPT_DEBUG_EXIT },
     { "stats", 0, false, OPT_STATS },
     { "help", 'h', false, OPT_HELP },
@@ -232,6 +236,14 @@ static int apply_option(const struct opt_def *d, const char *value, struct morph
     case OPT_TRACE:
         return parse_trace_list(value, &o->trace, &o->trace_insn_limit, err, errlen);
     case OPT_IPS: return parse_ips(value, &o->ips, err, errlen);
+    case OPT_ENGINE:
+        if (!strcmp(value, "jit"))
+            o->jit_threshold = JIT_THRESHOLD_DEFAULT;
+        else if (!strcmp(value, "interp"))
+            o->jit_threshold = 0;
+        else
+            return fail(err, errlen, "invalid --engine '%s': %s", value, "use jit or interp");
+        break;
     case OPT_DEBUG_EXIT: o->debug_exit = true; break;
     case OPT_STATS: o->stats = true; break;
     case OPT_HELP: return 1;
@@ -245,6 +257,7 @@ static void options_defaults(struct morph_options *o)
     o->mem_size = PC_RAM_DEFAULT;
     o->trace_insn_limit = DEFAULT_TRACE_INSNS;
     o->ips = IPS_DEFAULT;
+    o->jit_threshold = JIT_THRESHOLD_DEFAULT;
 }
 
 /* Splits argv[*i] into an option and its value.  Returns the option or

@@ -32,7 +32,11 @@ struct morph_options {
     unsigned trace;            /* TRACE_* from engine.h */
     uint64_t trace_insn_limit;
     uint64_t ips;              /* guest instructions per second of guest time */
+    unsigned jit_threshold;    /* --engine: 0 = interpreter alone */
 };
+
+/* --engine jit: a block is translated after it ran this many times. */
+#define JIT_THRESHOLD_DEFAULT 50u
 
 enum options_result {
     OPTIONS_RUN,          /* options filled: run the machine */
