@@ -256,6 +256,18 @@ struct engine_stats {
     uint64_t interrupts;       /* external interrupts delivered */
     uint64_t unsolicited_io;   /* port accesses the engine answered itself */
     uint64_t decode_cache_flushes; /* pages dropped because the guest wrote code */
+    /* The translator (soft CPU with --engine jit). */
+    uint64_t jit_insns;        /* instructions run in translated code */
+    uint64_t jit_blocks;       /* blocks translated */
+    uint64_t jit_failed;       /* blocks that could not be translated */
+    uint64_t jit_translate_ns; /* host time spent translating */
+    uint64_t jit_cache_bytes;  /* code cache in use (bytes) */
+    uint64_t jit_cache_size;
+    uint64_t jit_cache_flushes;
+    uint64_t jit_helper_insns; /* insns translated code handed to the interpreter */
+    uint64_t jit_slow_insns;   /* memory insns whose inline path missed (TLB, MMIO, page cross) */
+    uint64_t jit_guard_misses; /* translations not run: EIP or segment state differed */
+    uint64_t jit_exits[5];     /* by how translated code ended (translate.h JIT_END_*) */
 };
 
 #define TRACE_EXITS      0x1u

@@ -60,6 +60,25 @@ static void report_bus(FILE *f, const struct bus *b)
     }
 }
 
+/* The translator's counters (engine.h); printed when it was on. */
+static void stats_report_jit(FILE *f, const struct engine_stats *eng)
+{
+    static const char *const end_names[] = { "?", "end of block", "direct branch", "indirect branch",
+                                              "interpreted insn left" };
+    double share = eng->instructions ? 100.0 * (double)eng->jit_insns / (double)eng->instructions : 0;
+    fprintf(f, "  translated code: insns %14" PRIu64 "  (%.1f%%; interpreted %" PRIu64 ")\n",
+            eng->jit_insns, share, eng->instructions - eng->jit_insns);
+    fprintf(f, "    blocks translated    %14" PRIu64 "  (%" PRIu64 " could not be; %.1f ms translating)\n",
+            eng->jit_blocks, eng->jit_failed, (double)eng->jit_translate_ns / 1e6);
+    fprintf(f, "    code cache           %14" PRIu64 "  bytes of %" PRIu64 ", %" PRIu64 " flushes\n",
+            eng->jit_cache_bytes, eng->jit_cache_size, eng->jit_cache_flushes);
+    fprintf(f, "    insns interpreted from translated code %" PRIu64 " (not translated), %" PRIu64
+               " (inline memory path missed)\n", eng->jit_helper_insns, eng->jit_slow_insns);
+    fprintf(f, "    translations not run (EIP or segments differed) %" PRIu64 "\n", eng->jit_guard_misses);
+    for (unsigned k = 1; k < sizeof(end_names) / sizeof(end_names[0]); k++)
+        fprintf(f, "    left by %-22s %12" PRIu64 "\n", end_names[k], eng->jit_exits[k]);
+}
+
 void stats_report(FILE *f, const struct exit_stats *es, const struct engine_stats *eng,
                   double seconds, const struct bus *port, const struct bus *mmio)
 {
@@ -70,7 +89,10 @@ void stats_report(FILE *f, const struct exit_stats *es, const struct engine_stat
     fputc('\n', f);
     fprintf(f, "  exceptions delivered   %14" PRIu64 "\n", eng->exceptions);
     fprintf(f, "  interrupts delivered   %14" PRIu64 "\n", eng->interrupts);
-    fprintf(f, "  decode-cache flushes   %14" PRIu64 "\n", eng->decode_cache_flushes);
+    fprintf(f, "  decode-cache flushes   %14" PRIu64 "  (pages of code the guest wrote)\n",
+            eng->decode_cache_flushes);
+    if (eng->jit_cache_size)
+        stats_report_jit(f, eng);
     fprintf(f, "  exits by reason           count   handler time   ns/exit\n");
     for (unsigned r = 1; r < EXIT_REASON_COUNT; r++) {
         if (!es->count[r])

@@ -193,6 +193,10 @@ struct cpu {
      * unreadable/unwritable).  Kept by seg.c. */
     int64_t seg_rmax[SEG_COUNT];
     int64_t seg_wmax[SEG_COUNT];
+    /* JIT_FLAT_* bits (seg.c): what translated code may assume about the
+     * segments (translate.c folds flat segments away); a translation runs
+     * only while the bits it assumed are set. */
+    uint8_t jit_flat;
 
     /* AFTER_* bits: work for the run loop once the instruction completed. */
     uint32_t after_insn;
@@ -202,7 +206,12 @@ struct cpu {
     bool exit_pending;        /* cpu_exit_now was called: return cpu->exit */
 };
 
-#define AFTER_HLT   0x1u      /* HLT executed: end the run with EXIT_HLT */
+#define AFTER_HLT   0x1u
+
+/* cpu->jit_flat: bit sreg (ES SS DS FS GS) = that data segment has base 0
+ * and its fast-path limits cover 4 GiB for reads and writes. */
+#define JIT_FLAT_STACK32 0x40u   /* SS.B: ESP-relative stack arithmetic */
+#define JIT_FLAT_CS4G    0x80u   /* CS limit 4 GiB: no jump target is past it */      /* HLT executed: end the run with EXIT_HLT */
 
 /* ---- faults and exits (except.c) ---- */
 

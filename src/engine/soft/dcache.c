@@ -287,6 +287,12 @@ struct block *dcache_block_insert(struct dcache *d, uint32_t phys, bool code32,
     b->succ_next = 0;
     b->succ_tag[0] = b->succ_tag[1] = 0;
     b->succ[0] = b->succ[1] = NULL;
+    b->jit = NULL;
+    b->jit_gen = 0;
+    b->jit_runs = 0;
+    b->jit_cover = 0;
+    b->jit_need = 0;
+    b->jit_failed = false;
     for (unsigned k = 0; k < n; k++) {
         b->insn[k] = insns[k];
         b->bytes = (uint16_t)(b->bytes + insns[k].len);

@@ -47,6 +47,10 @@ static void seg_update_fast(struct cpu *c, int sreg)
     }
     c->seg_rmax[sreg] = rmax;
     c->seg_wmax[sreg] = wmax;
+    uint8_t bit = sreg == SEG_CS ? JIT_FLAT_CS4G : (uint8_t)(1u << sreg);
+    bool flat = sreg == SEG_CS ? s->limit == 0xffffffffu
+                               : s->base == 0 && rmax == 0xffffffff && wmax == 0xffffffff;
+    c->jit_flat = (uint8_t)(flat ? (c->jit_flat | bit) : (c->jit_flat & ~bit));
 }
 
 void cpu_mode_changed(struct cpu *c)
@@ -64,6 +68,8 @@ void cpu_mode_changed(struct cpu *c)
     bool prot = c->pe && !c->v86;
     c->code32 = prot && (c->s.seg[SEG_CS].attr & SEGA_DB);
     c->stack32 = prot && (c->s.seg[SEG_SS].attr & SEGA_DB);
+    c->jit_flat = (uint8_t)(c->stack32 ? (c->jit_flat | JIT_FLAT_STACK32)
+                                       : (c->jit_flat & ~JIT_FLAT_STACK32));
     for (int k = 0; k < SEG_COUNT; k++)
         seg_update_fast(c, k);
 }

@@ -14,11 +14,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/cpu_state.h"
 #include "engine/soft/decode.h"
 #include "engine/soft/mem.h"
 #include "engine/soft/soft_priv.h"
+#include "engine/soft/translate.h"
 #include "engine/soft/x87.h"
 
 /* ---- helpers for the other parts ---- */
@@ -552,6 +554,65 @@ static inline enum exit_reason run_block(struct soft_engine *se, const struct bl
     return exec_checked(se, last);
 }
 
+/* ---- translated blocks ---- */
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool jit_translate(struct soft_engine *se, struct block *b)
+{
+    struct cpu *c = &se->cpu;
+    uint64_t t0 = mono_ns();
+    bool ok = translate_block(&se->tc, c, b);
+    c->stats.jit_translate_ns += mono_ns() - t0;
+    b->jit_runs = 0;
+    if (ok)
+        c->stats.jit_blocks++;
+    else
+        c->stats.jit_failed++;
+    return ok;
+}
+
+/* Is b's translation usable here: made in this cache generation, for this
+ * EIP, with the segment state it assumed?  Translates b when it has run
+ * often enough without one. */
+static bool jit_ready(struct soft_engine *se, struct block *b)
+{
+    struct cpu *c = &se->cpu;
+    if (b->jit && b->jit_gen == se->tc.gen) {
+        if (__builtin_expect(b->jit_eip == c->s.eip && (c->jit_flat & b->jit_need) == b->jit_need, 1))
+            return true;
+        c->stats.jit_guard_misses++;
+    }
+    if (b->jit_failed || ++b->jit_runs < se->jit_threshold)
+        return false;
+    return jit_translate(se, b);
+}
+
+/* Run block b through its translation.  The translation covers every insn
+ * but a last one that does not chain, which runs with exec_checked's
+ * per-instruction rules as in run_block. */
+static inline enum exit_reason run_translated(struct soft_engine *se, const struct block *b)
+{
+    struct cpu *c = &se->cpu;
+    se->running = b;
+    se->running_eip = c->s.eip;
+    uint32_t r = b->jit(c);
+    se->running = NULL;
+    unsigned done = r & JIT_DONE_MASK, end = r >> JIT_END_SHIFT;
+    c->stats.instructions += done;
+    c->stats.jit_insns += done;
+    c->stats.jit_exits[end]++;
+    if (end != JIT_END_FELL || b->chains)
+        return EXIT_NONE;
+    c->insn_eip = c->s.eip;
+    return exec_checked(se, &b->insn[b->n - 1]);
+}
+
 /* A fault or exit interrupted the block being run: count the insns of it
  * that completed (those before the one at insn_eip). */
 static void block_count_completed(struct soft_engine *se)
@@ -620,7 +681,10 @@ static enum exit_reason execute(struct soft_engine *se)
              * would pass it runs one instruction at a time. */
             if (__builtin_expect(b && block_fits(c, b) &&
                                  c->stats.instructions + b->n <= se->vt.deadline_insns, 1)) {
-                r = run_block(se, b);
+                if (se->jit_threshold && jit_ready(se, b))
+                    r = run_translated(se, b);
+                else
+                    r = run_block(se, b);
                 prev = b->chains ? b : NULL;
             } else {
                 r = step_one(se);
@@ -823,7 +887,11 @@ static void soft_set_a20(struct engine *e, bool enabled)
 
 static void soft_get_stats(struct engine *e, struct engine_stats *out)
 {
-    *out = soft(e)->cpu.stats;
+    struct soft_engine *se = soft(e);
+    *out = se->cpu.stats;
+    out->jit_cache_bytes = se->tc.used;
+    out->jit_cache_size = se->tc.size;
+    out->jit_cache_flushes = se->tc.flushes;
 }
 
 size_t soft_engine_recent_events(struct engine *e, struct soft_event_record *out, size_t max)
@@ -851,6 +919,8 @@ static void soft_destroy(struct engine *e)
         }
     }
     dcache_destroy(se->dcache);
+    if (se->jit_threshold)
+        tcache_fini(&se->tc);
     free(se->scratch);
     free(se);
 }
@@ -872,6 +942,13 @@ static struct engine *soft_create(const struct engine_config *cfg, char *err, si
         soft_destroy((struct engine *)se);
         snprintf(err, errlen, "soft engine: out of memory for the decoded-instruction cache");
         return NULL;
+    }
+    if (cfg->jit_threshold) {
+        if (tcache_init(&se->tc, TCACHE_DEFAULT_SIZE, err, errlen) != 0) {
+            soft_destroy((struct engine *)se);
+            return NULL;
+        }
+        se->jit_threshold = cfg->jit_threshold;
     }
     struct cpu *c = &se->cpu;
     c->engine = se;

@@ -11,6 +11,7 @@
 #include "engine/soft/cpu.h"
 #include "engine/soft/decode.h"
 #include "engine/soft/soft_engine.h"
+#include "engine/soft/tcache.h"
 #include "engine/soft/vtime.h"
 
 /* ---- mmu.c ---- */
@@ -109,6 +110,16 @@ struct block {
     uint8_t succ_next;               /* the slot to replace next */
     uint64_t succ_tag[2];
     struct block *succ[2];
+    /* Translation (translate.c): host code for the first jit_cover insns,
+     * valid while jit_gen is the code cache's generation and the CPU has
+     * every cpu->jit_flat bit in jit_need. */
+    uint32_t (*jit)(struct cpu *c);
+    uint32_t jit_gen;
+    uint32_t jit_eip;                /* the EIP it was made for (targets are absolute) */
+    uint32_t jit_runs;               /* interpreted runs so far */
+    uint16_t jit_cover;
+    uint8_t jit_need;
+    bool jit_failed;                 /* cannot be translated: never try again */
     struct insn insn[];              /* copies, in order */
 };
 /* The block decoded for code32 at phys, or NULL. */
@@ -165,6 +176,10 @@ struct soft_engine {
      * (block_count_completed); NULL between blocks. */
     const struct block *running;
     uint32_t running_eip;
+    /* The translator: a block is translated after jit_threshold
+     * interpreted runs (0: never). */
+    unsigned jit_threshold;
+    struct tcache tc;
 };
 void soft_engine_shutdown(struct cpu *c, uint8_t vector, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

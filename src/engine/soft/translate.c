@@ -1,0 +1,1025 @@
+/* translate.c - guest blocks to x86-64 host code (see translate.h).
+ *
+ * Shape of a translation:
+ *
+ *   prologue     save callee-saved registers, R15 = cpu, (guest flags to R12
+ *                when an early instruction reads them), guest registers in
+ *   insn 0..n-1  main line, one piece per instruction
+ *   end exit     EIP = after the last insn, return n | FELL
+ *   stubs        out of line: taken branches, and for each instruction
+ *                whose inline path can miss, "run it in the interpreter"
+ *   epilogue
+ *
+ * Guest flags are in one of three places while the code runs, tracked at
+ * translation time: still in cpu->lf (FL_MEM, before anything touched
+ * them), in host EFLAGS (FL_HOST) or saved in R12 (FL_R12, because glue
+ * code - the TLB check - clobbers EFLAGS).  Every exit and interpreter
+ * call stores them from where they are; an instruction that reads flags
+ * gets them into EFLAGS first.
+ */
+#include "engine/soft/translate.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "engine/soft/flags.h"
+#include "engine/soft/interp.h"
+#include "engine/soft/opcodes.h"
+#include "engine/soft/soft_priv.h"
+#include "engine/soft/tcache.h"
+#include "engine/soft/x64.h"
+
+_Static_assert(sizeof(struct tlb_entry) == 24, "the TLB index scaling assumes 24-byte entries");
+
+/* Guest register -> host register. */
+static const uint8_t host_reg[8] = { X_RAX, X_RCX, X_RDX, X_RBX, X_R14, X_RBP, X_RSI, X_RDI };
+#define CPU_REG X_R15
+#define FLAGS_SAVE X_R12
+
+#define OFF(field) ((int32_t)offsetof(struct cpu, field))
+
+/* ---- what the translator knows of an instruction ---- */
+
+enum tr_kind {
+    K_HELPER,       /* run by the interpreter */
+    K_MODRM,        /* ModRM form, re-encoded with the r/m operand remapped */
+    K_ACC_IMM,      /* AL/eAX, imm: copied */
+    K_COPY1,        /* one opcode byte, no operands to remap: copied */
+    K_MOV_RIMM,     /* B0-BF */
+    K_INCDEC_R,     /* 40-4F */
+    K_XCHG_AX,      /* 91-97 */
+    K_BSWAP,        /* 0F C8-CF */
+    K_LEA,
+    K_MOFFS,        /* A0-A3 */
+    K_JCC,
+    K_JMP,
+    K_CALL,
+    K_RET,
+    K_PUSH_R, K_POP_R, K_PUSH_I, K_LEAVE,
+    K_CALL_IND, K_JMP_IND,   /* FF /2, FF /4, register forms */
+    K_HELPER_EXIT,  /* interpreted, then the translation ends (may load segments) */
+};
+
+/* Attributes of K_MODRM instructions. */
+#define A_REGOP  0x01u   /* ModRM.reg names a register (else an opcode extension) */
+#define A_BYTE   0x02u   /* byte operands (reg and r/m) */
+#define A_RM8    0x04u   /* r/m is a byte, reg a full register (MOVZX/MOVSX) */
+#define A_RM16   0x08u   /* r/m is a word (MOVZX/MOVSX) */
+#define A_R      0x10u   /* memory form reads */
+#define A_W      0x20u   /* memory form writes */
+#define A_NOMEM  0x40u   /* memory form is not translated */
+#define F_RD     0x100u  /* reads the arithmetic flags (or keeps some of them) */
+#define F_WA     0x200u  /* writes all arithmetic flags without reading them */
+
+struct tr_info {
+    uint8_t kind;
+    uint16_t attr;
+};
+
+#define ALU_INFO(b, fl, cmp_rw) \
+    [b + 0] = { K_MODRM, A_REGOP | A_BYTE | cmp_rw | fl }, \
+    [b + 1] = { K_MODRM, A_REGOP | cmp_rw | fl }, \
+    [b + 2] = { K_MODRM, A_REGOP | A_BYTE | A_R | fl }, \
+    [b + 3] = { K_MODRM, A_REGOP | A_R | fl }, \
+    [b + 4] = { K_ACC_IMM, fl }, [b + 5] = { K_ACC_IMM, fl }
+
+#define RW (A_R | A_W)
+
+static const struct tr_info tr_table[512] = {
+    ALU_INFO(0x00, F_WA, RW), ALU_INFO(0x08, F_WA, RW), ALU_INFO(0x10, F_RD, RW),
+    ALU_INFO(0x18, F_RD, RW), ALU_INFO(0x20, F_WA, RW), ALU_INFO(0x28, F_WA, RW),
+    ALU_INFO(0x30, F_WA, RW), ALU_INFO(0x38, F_WA, A_R),
+    [0x07] = { K_HELPER_EXIT, 0 }, [0x1f] = { K_HELPER_EXIT, 0 },   /* POP ES/DS */
+    [0x40 ... 0x4f] = { K_INCDEC_R, F_RD },
+    [0x50 ... 0x57] = { K_PUSH_R, 0 }, [0x58 ... 0x5f] = { K_POP_R, 0 },
+    [0x68] = { K_PUSH_I, 0 }, [0x6a] = { K_PUSH_I, 0 },
+    [0x69] = { K_MODRM, A_REGOP | A_R | F_WA }, [0x6b] = { K_MODRM, A_REGOP | A_R | F_WA },
+    [0x70 ... 0x7f] = { K_JCC, F_RD },
+    [0x80] = { K_MODRM, A_BYTE }, [0x81] = { K_MODRM, 0 }, [0x83] = { K_MODRM, 0 },
+    [0x84] = { K_MODRM, A_REGOP | A_BYTE | A_R | F_WA }, [0x85] = { K_MODRM, A_REGOP | A_R | F_WA },
+    [0x86] = { K_MODRM, A_REGOP | A_BYTE | RW }, [0x87] = { K_MODRM, A_REGOP | RW },
+    [0x88] = { K_MODRM, A_REGOP | A_BYTE | A_W }, [0x89] = { K_MODRM, A_REGOP | A_W },
+    [0x8a] = { K_MODRM, A_REGOP | A_BYTE | A_R }, [0x8b] = { K_MODRM, A_REGOP | A_R },
+    [0x8d] = { K_LEA, 0 },
+    [0x90] = { K_COPY1, 0 }, [0x91 ... 0x97] = { K_XCHG_AX, 0 },
+    [0x98] = { K_COPY1, 0 }, [0x99] = { K_COPY1, 0 },
+    [0x9e] = { K_COPY1, F_RD }, [0x9f] = { K_COPY1, F_RD },   /* SAHF keeps OF; LAHF reads */
+    [0xa0 ... 0xa3] = { K_MOFFS, 0 },
+    [0xa8] = { K_ACC_IMM, F_WA }, [0xa9] = { K_ACC_IMM, F_WA },
+    [0xb0 ... 0xbf] = { K_MOV_RIMM, 0 },
+    [0xc0] = { K_MODRM, A_BYTE }, [0xc1] = { K_MODRM, 0 },
+    [0xc2] = { K_RET, 0 }, [0xc3] = { K_RET, 0 },
+    [0xc4] = { K_HELPER_EXIT, 0 }, [0xc5] = { K_HELPER_EXIT, 0 },   /* LES/LDS */
+    [0xc6] = { K_MODRM, A_BYTE }, [0xc7] = { K_MODRM, 0 },
+    [0xc9] = { K_LEAVE, 0 },
+    [0xd0] = { K_MODRM, A_BYTE }, [0xd1] = { K_MODRM, 0 },
+    [0xd2] = { K_MODRM, A_BYTE }, [0xd3] = { K_MODRM, 0 },
+    [0xe8] = { K_CALL, 0 }, [0xe9] = { K_JMP, 0 }, [0xeb] = { K_JMP, 0 },
+    [0xf5] = { K_COPY1, F_RD }, [0xf8] = { K_COPY1, F_RD }, [0xf9] = { K_COPY1, F_RD },   /* keep the other flags */
+    [0xf6] = { K_MODRM, A_BYTE }, [0xf7] = { K_MODRM, 0 },
+    [0xfe] = { K_MODRM, A_BYTE }, [0xff] = { K_MODRM, 0 },
+    [0x140 ... 0x14f] = { K_MODRM, A_REGOP | A_R | F_RD },            /* CMOVcc */
+    [0x180 ... 0x18f] = { K_JCC, F_RD },
+    [0x190 ... 0x19f] = { K_MODRM, A_BYTE | A_W | F_RD },             /* SETcc */
+    [0x1a1] = { K_HELPER_EXIT, 0 }, [0x1a9] = { K_HELPER_EXIT, 0 },   /* POP FS/GS */
+    [0x1a3] = { K_MODRM, A_REGOP | A_NOMEM | F_RD },                  /* BT r/m, r */
+    [0x1ab] = { K_MODRM, A_REGOP | A_NOMEM | F_RD },
+    [0x1b3] = { K_MODRM, A_REGOP | A_NOMEM | F_RD },
+    [0x1bb] = { K_MODRM, A_REGOP | A_NOMEM | F_RD },
+    [0x1a4] = { K_MODRM, A_REGOP | RW | F_RD }, [0x1a5] = { K_MODRM, A_REGOP | RW | F_RD },
+    [0x1ac] = { K_MODRM, A_REGOP | RW | F_RD }, [0x1ad] = { K_MODRM, A_REGOP | RW | F_RD },
+    [0x1af] = { K_MODRM, A_REGOP | A_R | F_WA },
+    [0x1b0] = { K_MODRM, A_REGOP | A_BYTE | RW | F_WA }, [0x1b1] = { K_MODRM, A_REGOP | RW | F_WA },
+    [0x1b2] = { K_HELPER_EXIT, 0 }, [0x1b4] = { K_HELPER_EXIT, 0 }, [0x1b5] = { K_HELPER_EXIT, 0 },
+    [0x1b6] = { K_MODRM, A_REGOP | A_RM8 | A_R }, [0x1b7] = { K_MODRM, A_REGOP | A_RM16 | A_R },
+    [0x1ba] = { K_MODRM, 0 },
+    [0x1bc] = { K_MODRM, A_REGOP | A_R | F_RD }, [0x1bd] = { K_MODRM, A_REGOP | A_R | F_RD },
+    [0x1be] = { K_MODRM, A_REGOP | A_RM8 | A_R }, [0x1bf] = { K_MODRM, A_REGOP | A_RM16 | A_R },
+    [0x1c0] = { K_MODRM, A_REGOP | A_BYTE | RW | F_WA }, [0x1c1] = { K_MODRM, A_REGOP | RW | F_WA },
+    [0x1c8 ... 0x1cf] = { K_BSWAP, 0 },
+};
+
+/* The group opcodes: their entry by ModRM.reg.  kind K_HELPER when the
+ * extension is not translated. */
+static struct tr_info group_info(const struct insn *i, struct tr_info t)
+{
+    unsigned r = i->reg & 7;
+    uint16_t byte = t.attr & A_BYTE;
+    switch (i->opcode) {
+    case 0x80: case 0x81: case 0x83:                    /* group 1 */
+        t.attr = (uint16_t)(byte | (r == 7 ? A_R : RW) | ((r == 2 || r == 3) ? F_RD : F_WA));
+        return t;
+    case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3:   /* shifts */
+        if (r == 6)
+            break;                                       /* SAL alias */
+        t.attr = (uint16_t)(byte | RW | F_RD);
+        return t;
+    case 0xf6: case 0xf7:                               /* group 3 */
+        if (r == 0) { t.attr = (uint16_t)(byte | A_R | F_WA); return t; }
+        if (r == 2) { t.attr = (uint16_t)(byte | RW); return t; }
+        if (r == 3) { t.attr = (uint16_t)(byte | RW | F_WA); return t; }
+        if (r == 4 || r == 5) { t.attr = (uint16_t)(byte | A_R | F_WA); return t; }
+        break;                                           /* DIV/IDIV fault: interpreted */
+    case 0xfe: case 0xff:                               /* INC/DEC, group 5 */
+        if (r <= 1) { t.attr = (uint16_t)(byte | RW | F_RD); return t; }
+        if (i->opcode == 0xff && i->mod == 3 && r == 2) return (struct tr_info){ K_CALL_IND, 0 };
+        if (i->opcode == 0xff && i->mod == 3 && r == 4) return (struct tr_info){ K_JMP_IND, 0 };
+        break;
+    case 0xc6: case 0xc7:                               /* MOV r/m, imm */
+        if (r == 0) { t.attr = (uint16_t)(byte | A_W); return t; }
+        break;
+    case 0x1ba:                                         /* BT* r/m, imm8 */
+        if (r == 4) { t.attr = A_R | F_RD; return t; }
+        if (r >= 5) { t.attr = RW | F_RD; return t; }
+        break;
+    default:
+        return t;
+    }
+    return (struct tr_info){ K_HELPER, 0 };
+}
+
+static struct tr_info insn_info(const struct insn *i)
+{
+    struct tr_info t = tr_table[i->opcode & 0x1ff];
+    if (i->exec == op_undefined || i->exec == op_lock_ud)
+        return (struct tr_info){ K_HELPER, 0 };
+    if (i->prefixes & (PFX_ADSIZE | PFX_REP | PFX_REPNE))
+        return t.kind == K_HELPER_EXIT ? t : (struct tr_info){ K_HELPER, 0 };
+    if (t.kind == K_MODRM)
+        t = group_info(i, t);
+    if (t.kind == K_MODRM && i->mod != 3 && (t.attr & A_NOMEM))
+        return (struct tr_info){ K_HELPER, 0 };
+    return t;
+}
+
+static unsigned imm_width(const struct insn *i)
+{
+    const struct opcode_entry *e = opcode_entry(i->opcode);
+    uint32_t form = e->form;
+    int g = F_GROUP_OF(form);
+    if (g >= 0)
+        form |= opcode_group_entry(g, i->reg)->form;
+    if (form & (F_IB | F_IBS))
+        return 1;
+    if (form & F_IW)
+        return 2;
+    if (form & F_IZ)
+        return i->opsize;
+    return 0;
+}
+
+/* ---- the translation under way ---- */
+
+enum fl_state { FL_MEM, FL_HOST, FL_R12 };
+
+enum stub_kind { STUB_INTERP, STUB_EXIT, STUB_LEAVE };
+
+struct stub {
+    uint8_t kind;
+    uint8_t fl_at, fl_after;       /* flags at the jump, and what the resume point expects */
+    uint16_t k;                    /* instruction index */
+    uint32_t fix[3];               /* rel32 fields jumping here (0: unused) */
+    uint32_t target;               /* STUB_EXIT: the EIP to leave with */
+};
+
+#define MAX_STUBS (2 * BLOCK_MAX_INSNS + 4)
+
+struct tr {
+    struct x64 x;
+    struct cpu *c;
+    struct block *b;
+    unsigned k, cover;
+    uint32_t eip, next;            /* of insn k */
+    enum fl_state fl;
+    uint8_t need;                  /* cpu->jit_flat bits assumed */
+    uint32_t start[BLOCK_MAX_INSNS + 1];   /* code offset of each insn; [cover]: end exit */
+    uint32_t insn_eip[BLOCK_MAX_INSNS + 1]; /* EIP of each insn; [cover]: after the last */
+    struct stub stubs[MAX_STUBS];
+    unsigned nstubs;
+    uint32_t epi_fix[MAX_STUBS + BLOCK_MAX_INSNS + 4];
+    unsigned nepi;
+    bool failed;
+};
+
+static struct stub *stub_new(struct tr *t, enum stub_kind kind)
+{
+    if (t->nstubs == MAX_STUBS) {
+        t->failed = true;
+        return &t->stubs[0];
+    }
+    struct stub *s = &t->stubs[t->nstubs++];
+    memset(s, 0, sizeof(*s));
+    s->kind = (uint8_t)kind;
+    s->k = (uint16_t)t->k;
+    s->fl_at = (uint8_t)t->fl;
+    return s;
+}
+
+static void stub_jump(struct tr *t, struct stub *s, unsigned cc)
+{
+    uint32_t at = cc == 16 ? x64_jmp_rel32(&t->x) : x64_jcc_rel32(&t->x, cc);
+    for (unsigned j = 0; j < 3; j++) {
+        if (!s->fix[j]) {
+            s->fix[j] = at;
+            return;
+        }
+    }
+    t->failed = true;
+}
+
+static void patch_to(struct tr *t, uint32_t field, uint32_t target)
+{
+    int32_t rel = (int32_t)(target - (field + 4));
+    if (field + 4 <= (uint32_t)(t->x.end - t->x.start))
+        memcpy(t->x.start + field, &rel, 4);
+}
+
+static void jmp_epilogue(struct tr *t)
+{
+    if (t->nepi == sizeof(t->epi_fix) / sizeof(t->epi_fix[0])) {
+        t->failed = true;
+        return;
+    }
+    t->epi_fix[t->nepi++] = x64_jmp_rel32(&t->x);
+}
+
+/* ---- emitters ---- */
+
+static void emit_mov_imm64(struct tr *t, unsigned reg, uint64_t v)
+{
+    x64_mov_imm64(&t->x, reg, v);
+}
+
+static void emit_call(struct tr *t, const void *fn)
+{
+    emit_mov_imm64(t, X_RAX, (uint64_t)(uintptr_t)fn);
+    x64_call_reg(&t->x, X_RAX);
+}
+
+static void emit_spill_regs(struct tr *t)
+{
+    for (unsigned r = 0; r < 8; r++)
+        x64_store(&t->x, 4, x64_at(CPU_REG, OFF(s.gpr[r])), host_reg[r]);
+}
+
+static void emit_reload_regs(struct tr *t)
+{
+    for (unsigned r = 0; r < 8; r++)
+        x64_load(&t->x, 4, host_reg[r], x64_at(CPU_REG, OFF(s.gpr[r])));
+}
+
+static void emit_pushfq(struct tr *t) { x64_byte(&t->x, 0x9c); }
+static void emit_popfq(struct tr *t) { x64_byte(&t->x, 0x9d); }
+
+/* Guest flags from where they are into cpu->lf (materialised). */
+static void emit_flags_spill(struct tr *t, enum fl_state fl)
+{
+    if (fl == FL_MEM)
+        return;
+    if (fl == FL_HOST) {
+        emit_pushfq(t);
+        x64_pop(&t->x, X_R11);
+    } else {
+        x64_mov_rr(&t->x, 4, X_R11, FLAGS_SAVE);
+    }
+    x64_alu_ri(&t->x, 4, 4, X_R11, EFL_ARITH);
+    x64_store(&t->x, 4, x64_at(CPU_REG, OFF(lf.flags)), X_R11);
+    x64_store_imm32(&t->x, 1, x64_at(CPU_REG, OFF(lf.op)), LF_NONE);
+}
+
+/* Before glue that clobbers EFLAGS: keep the guest's in R12. */
+static void flags_protect(struct tr *t)
+{
+    if (t->fl == FL_HOST) {
+        emit_pushfq(t);
+        x64_pop(&t->x, FLAGS_SAVE);
+        t->fl = FL_R12;
+    }
+}
+
+/* Before an instruction that reads guest flags from EFLAGS. */
+static void flags_to_host(struct tr *t)
+{
+    if (t->fl == FL_R12) {
+        x64_push(&t->x, FLAGS_SAVE);
+        emit_popfq(t);
+        t->fl = FL_HOST;
+    } else if (t->fl == FL_MEM) {
+        t->failed = true;       /* the pre-pass loads them at entry: cannot happen */
+    }
+}
+
+/* Leave with EIP = imm (or r10 when by_reg) and return value ret. */
+static void emit_exit(struct tr *t, enum fl_state fl, bool by_reg, uint32_t eip, uint32_t ret)
+{
+    emit_spill_regs(t);
+    emit_flags_spill(t, fl);
+    if (by_reg)
+        x64_store(&t->x, 4, x64_at(CPU_REG, OFF(s.eip)), X_R10);
+    else
+        x64_store_imm32(&t->x, 4, x64_at(CPU_REG, OFF(s.eip)), eip);
+    x64_mov_imm32(&t->x, X_RAX, ret);
+    jmp_epilogue(t);
+}
+
+static uint32_t ret_value(unsigned done, enum jit_end end)
+{
+    return (uint32_t)done | (uint32_t)end << JIT_END_SHIFT;
+}
+
+/* r8d = the instruction's effective address (32-bit addressing). */
+static void emit_ea(struct tr *t, const struct insn *i)
+{
+    struct x64_mem m = { X_NONE, X_NONE, i->scale, i->disp };
+    if (i->base != INSN_NOREG)
+        m.base = host_reg[i->base];
+    if (i->index != INSN_NOREG)
+        m.index = host_reg[i->index];
+    if (m.base == X_NONE && m.index == X_NONE)
+        x64_mov_imm32(&t->x, X_R8, (uint32_t)i->disp);
+    else
+        x64_lea(&t->x, 4, X_R8, m);
+}
+
+/* r8 = host pointer for a `size`-byte access at seg:r8d, or a jump to
+ * the instruction's interpreter stub.  write: the write tag (a page that
+ * may be written and holds no decoded code). */
+static void emit_access(struct tr *t, struct stub *s, unsigned seg, unsigned size, bool write)
+{
+    struct x64 *x = &t->x;
+    flags_protect(t);
+    s->fl_at = (uint8_t)t->fl;
+    unsigned flat_bit = 1u << seg;
+    bool folded = seg != SEG_CS && (t->c->jit_flat & flat_bit);
+    if (folded) {
+        t->need |= (uint8_t)flat_bit;
+    } else {
+        x64_lea(x, 8, X_R9, x64_at(X_R8, (int32_t)size - 1));
+        x64_op_rm(x, 8, 0x3b, 1, X_R9,
+                  x64_at(CPU_REG, write ? OFF(seg_wmax[seg]) : OFF(seg_rmax[seg])));
+        stub_jump(t, s, 0xf);                                  /* jg: past the limit */
+        x64_op_rm(x, 4, 0x03, 1, X_R8, x64_at(CPU_REG, OFF(s.seg[seg].base)));
+    }
+    x64_mov_rr(x, 4, X_R9, X_R8);
+    x64_op_rr(x, 4, 0xc1, 1, 5, X_R9);                         /* shr r9d, 12 */
+    x64_byte(x, 12);
+    x64_op_rr(x, 4, 0x0fb6, 2, X_R9, X_R9);                    /* movzx r9d, r9b */
+    x64_lea(x, 8, X_R9, (struct x64_mem){ X_R9, X_R9, 1, 0 }); /* *3 */
+    x64_load(x, 8, X_R10, x64_at(CPU_REG, OFF(tlb_now)));
+    x64_lea(x, 8, X_R9, (struct x64_mem){ X_R10, X_R9, 3, 0 });/* the entry */
+    x64_lea(x, 4, X_R10, x64_at(X_R8, (int32_t)size - 1));
+    x64_alu_ri(x, 4, 4, X_R10, (int32_t)0xfffff000u);         /* page of the last byte */
+    int32_t tag = write ? (int32_t)offsetof(struct tlb_entry, write_tag)
+                        : (int32_t)offsetof(struct tlb_entry, read_tag);
+    x64_op_rm(x, 4, 0x3b, 1, X_R10, x64_at(X_R9, tag));
+    stub_jump(t, s, 0x5);                                      /* jne: miss or crossing */
+    x64_alu_ri(x, 4, 4, X_R8, 0xfff);
+    x64_op_rm(x, 8, 0x03, 1, X_R8, x64_at(X_R9, (int32_t)offsetof(struct tlb_entry, host_base)));
+}
+
+/* Stack access at ESP + delta: r8 = host pointer. */
+static void emit_stack_access(struct tr *t, struct stub *s, int32_t delta, unsigned size, bool write)
+{
+    t->need |= JIT_FLAT_STACK32;
+    x64_lea(&t->x, 4, X_R8, x64_at(host_reg[REG_ESP], delta));
+    emit_access(t, s, SEG_SS, size, write);
+}
+
+/* The guest instruction re-encoded: ModRM.reg and a register r/m mapped
+ * to host registers, a memory r/m replaced by [r8]. */
+static void emit_modrm_op(struct tr *t, const struct insn *i, uint16_t attr)
+{
+    struct x64 *x = &t->x;
+    bool mem = i->mod != 3;
+    bool regop = attr & A_REGOP;
+    bool byte_reg = attr & A_BYTE;
+    bool byte_rm = attr & (A_BYTE | A_RM8);
+    unsigned hreg = i->reg & 7, hrm = i->rm & 7, rex = 0;
+    if (regop && !byte_reg)
+        hreg = host_reg[i->reg & 7];
+    if (mem)
+        hrm = X_R8;
+    else if (!byte_rm)
+        hrm = host_reg[i->rm & 7];
+    rex = ((hreg & 8) ? 4u : 0u) | ((hrm & 8) ? 1u : 0u);
+    /* With a REX prefix, byte registers 4-7 would be SPL-DIL, not AH-BH. */
+    if (rex && ((regop && byte_reg && (i->reg & 7) >= 4) || (!mem && byte_rm && (i->rm & 7) >= 4))) {
+        t->failed = true;
+        return;
+    }
+    if (i->prefixes & PFX_OPSIZE)
+        x64_byte(x, 0x66);
+    if (rex)
+        x64_byte(x, (uint8_t)(0x40 | rex));
+    if (i->opcode >= 0x100)
+        x64_byte(x, 0x0f);
+    x64_byte(x, (uint8_t)i->opcode);
+    x64_byte(x, (uint8_t)((mem ? 0 : 0xc0) | ((hreg & 7) << 3) | (hrm & 7)));
+    unsigned w = imm_width(i);
+    if (w == 1)
+        x64_byte(x, (uint8_t)i->imm);
+    else if (w == 2)
+        x64_u16(x, (uint16_t)i->imm);
+    else if (w == 4)
+        x64_u32(x, i->imm);
+}
+
+static unsigned access_size(const struct insn *i, uint16_t attr)
+{
+    if (attr & (A_BYTE | A_RM8))
+        return 1;
+    if (attr & A_RM16)
+        return 2;
+    return i->opsize;
+}
+
+/* ---- instructions ---- */
+
+static void tr_modrm(struct tr *t, const struct insn *i, struct tr_info info)
+{
+    if (i->mod != 3) {
+        if (i->adsize != 4) {
+            t->failed = true;
+            return;
+        }
+        struct stub *s = stub_new(t, STUB_INTERP);
+        emit_ea(t, i);
+        emit_access(t, s, i->seg, access_size(i, info.attr), (info.attr & A_W) != 0);
+        if (info.attr & F_RD)
+            flags_to_host(t);
+        emit_modrm_op(t, i, info.attr);
+        if (info.attr & F_WA)
+            t->fl = FL_HOST;
+        s->fl_after = (uint8_t)t->fl;
+        return;
+    }
+    if (info.attr & F_RD)
+        flags_to_host(t);
+    emit_modrm_op(t, i, info.attr);
+    if (info.attr & F_WA)
+        t->fl = FL_HOST;
+}
+
+/* An instruction with no ModRM whose only register is in the opcode:
+ * prefix 66, REX.B when that register is ESP (R14), opcode. */
+static void emit_opreg(struct tr *t, const struct insn *i, uint8_t op_base, unsigned guest_reg,
+                       bool byte)
+{
+    unsigned h = byte ? guest_reg : host_reg[guest_reg];
+    if (i->prefixes & PFX_OPSIZE)
+        x64_byte(&t->x, 0x66);
+    if (h & 8)
+        x64_byte(&t->x, 0x41);
+    x64_byte(&t->x, (uint8_t)(op_base + (h & 7)));
+}
+
+static void emit_imm(struct tr *t, unsigned w, uint32_t v)
+{
+    if (w == 1)
+        x64_byte(&t->x, (uint8_t)v);
+    else if (w == 2)
+        x64_u16(&t->x, (uint16_t)v);
+    else if (w == 4)
+        x64_u32(&t->x, v);
+}
+
+static void tr_simple(struct tr *t, const struct insn *i, struct tr_info info)
+{
+    struct x64 *x = &t->x;
+    if (info.attr & F_RD)
+        flags_to_host(t);
+    switch (info.kind) {
+    case K_ACC_IMM:
+    case K_COPY1:
+        if (i->prefixes & PFX_OPSIZE)
+            x64_byte(x, 0x66);
+        x64_byte(x, (uint8_t)i->opcode);
+        emit_imm(t, imm_width(i), i->imm);
+        break;
+    case K_MOV_RIMM:
+        if (i->opcode < 0xb8) {
+            emit_opreg(t, i, 0xb0, i->opcode & 7, true);
+            x64_byte(x, (uint8_t)i->imm);
+        } else {
+            emit_opreg(t, i, 0xb8, i->opcode & 7, false);
+            emit_imm(t, i->opsize, i->imm);
+        }
+        break;
+    case K_INCDEC_R: {
+        /* 40-4F are REX prefixes on x86-64: FF /0 or /1 instead */
+        unsigned h = host_reg[i->opcode & 7];
+        if (i->prefixes & PFX_OPSIZE)
+            x64_byte(x, 0x66);
+        if (h & 8)
+            x64_byte(x, 0x41);
+        x64_byte(x, 0xff);
+        x64_byte(x, (uint8_t)(0xc0 | ((i->opcode & 8) ? 8 : 0) | (h & 7)));
+        break;
+    }
+    case K_XCHG_AX:
+        emit_opreg(t, i, 0x90, i->opcode & 7, false);
+        break;
+    case K_BSWAP:
+        if (i->opsize != 4) {
+            t->failed = true;            /* BSWAP r16 is undefined: interpret */
+            return;
+        }
+        if (host_reg[i->opcode & 7] & 8)
+            x64_byte(x, 0x41);
+        x64_byte(x, 0x0f);
+        x64_byte(x, (uint8_t)(0xc8 + (host_reg[i->opcode & 7] & 7)));
+        break;
+    case K_LEA: {
+        if (i->mod == 3 || i->adsize != 4) {
+            t->failed = true;
+            return;
+        }
+        emit_ea(t, i);
+        unsigned d = host_reg[i->reg & 7];
+        if (i->opsize == 4)
+            x64_mov_rr(x, 4, d, X_R8);
+        else
+            x64_mov_rr(x, 2, d, X_R8);
+        break;
+    }
+    default:
+        t->failed = true;
+        return;
+    }
+    if (info.attr & F_WA)
+        t->fl = FL_HOST;
+}
+
+static void tr_moffs(struct tr *t, const struct insn *i)
+{
+    if (i->adsize != 4) {
+        t->failed = true;
+        return;
+    }
+    bool store = i->opcode >= 0xa2;
+    unsigned size = (i->opcode & 1) ? i->opsize : 1;
+    struct stub *s = stub_new(t, STUB_INTERP);
+    x64_mov_imm32(&t->x, X_R8, (uint32_t)i->disp);
+    emit_access(t, s, i->seg, size, store);
+    if (store)
+        x64_store(&t->x, size, x64_at(X_R8, 0), X_RAX);
+    else
+        x64_load(&t->x, size, X_RAX, x64_at(X_R8, 0));
+    s->fl_after = (uint8_t)t->fl;
+}
+
+static void tr_push(struct tr *t, const struct insn *i, bool imm)
+{
+    if (i->opsize != 4) {
+        t->failed = true;
+        return;
+    }
+    struct stub *s = stub_new(t, STUB_INTERP);
+    emit_stack_access(t, s, -4, 4, true);
+    if (imm)
+        x64_store_imm32(&t->x, 4, x64_at(X_R8, 0), i->imm);
+    else
+        x64_store(&t->x, 4, x64_at(X_R8, 0), host_reg[i->opcode & 7]);
+    x64_lea(&t->x, 4, host_reg[REG_ESP], x64_at(host_reg[REG_ESP], -4));
+    s->fl_after = (uint8_t)t->fl;
+}
+
+static void tr_pop(struct tr *t, const struct insn *i)
+{
+    if (i->opsize != 4) {
+        t->failed = true;
+        return;
+    }
+    struct stub *s = stub_new(t, STUB_INTERP);
+    emit_stack_access(t, s, 0, 4, false);
+    x64_load(&t->x, 4, X_R9, x64_at(X_R8, 0));
+    x64_lea(&t->x, 4, host_reg[REG_ESP], x64_at(host_reg[REG_ESP], 4));
+    x64_mov_rr(&t->x, 4, host_reg[i->opcode & 7], X_R9);     /* POP ESP: the value wins */
+    s->fl_after = (uint8_t)t->fl;
+}
+
+static void tr_leave(struct tr *t, const struct insn *i)
+{
+    if (i->opsize != 4) {
+        t->failed = true;
+        return;
+    }
+    struct stub *s = stub_new(t, STUB_INTERP);
+    t->need |= JIT_FLAT_STACK32;
+    x64_mov_rr(&t->x, 4, X_R8, host_reg[REG_EBP]);
+    emit_access(t, s, SEG_SS, 4, false);
+    x64_load(&t->x, 4, X_R9, x64_at(X_R8, 0));
+    x64_lea(&t->x, 4, host_reg[REG_ESP], x64_at(host_reg[REG_EBP], 4));
+    x64_mov_rr(&t->x, 4, host_reg[REG_EBP], X_R9);
+    s->fl_after = (uint8_t)t->fl;
+}
+
+/* A direct target inside CS (the translation runs only with a 4 GiB CS
+ * limit, JIT_FLAT_CS4G) and in 32-bit code. */
+static void tr_jcc(struct tr *t, const struct insn *i)
+{
+    flags_to_host(t);
+    struct stub *s = stub_new(t, STUB_EXIT);
+    s->target = t->next + i->imm;
+    s->fl_at = (uint8_t)t->fl;
+    stub_jump(t, s, i->opcode & 15);
+}
+
+static void tr_jmp(struct tr *t, const struct insn *i)
+{
+    emit_exit(t, t->fl, false, t->next + i->imm, ret_value(t->k + 1, JIT_END_BRANCH));
+}
+
+static void tr_call(struct tr *t, const struct insn *i)
+{
+    if (i->opsize != 4) {
+        t->failed = true;
+        return;
+    }
+    struct stub *s = stub_new(t, STUB_INTERP);
+    emit_stack_access(t, s, -4, 4, true);
+    x64_store_imm32(&t->x, 4, x64_at(X_R8, 0), t->next);
+    x64_lea(&t->x, 4, host_reg[REG_ESP], x64_at(host_reg[REG_ESP], -4));
+    s->fl_after = (uint8_t)t->fl;
+    emit_exit(t, t->fl, false, t->next + i->imm, ret_value(t->k + 1, JIT_END_BRANCH));
+}
+
+static void tr_ret(struct tr *t, const struct insn *i)
+{
+    if (i->opsize != 4) {
+        t->failed = true;
+        return;
+    }
+    struct stub *s = stub_new(t, STUB_INTERP);
+    emit_stack_access(t, s, 0, 4, false);
+    x64_load(&t->x, 4, X_R10, x64_at(X_R8, 0));
+    int32_t pop = 4 + (i->opcode == 0xc2 ? (int32_t)(i->imm & 0xffff) : 0);
+    x64_lea(&t->x, 4, host_reg[REG_ESP], x64_at(host_reg[REG_ESP], pop));
+    s->fl_after = (uint8_t)t->fl;
+    emit_exit(t, t->fl, true, 0, ret_value(t->k + 1, JIT_END_INDIRECT));
+}
+
+static void tr_jmp_ind(struct tr *t, const struct insn *i, bool call)
+{
+    if (i->opsize != 4) {
+        t->failed = true;
+        return;
+    }
+    x64_mov_rr(&t->x, 4, X_R10, host_reg[i->rm & 7]);
+    if (call) {
+        struct stub *s = stub_new(t, STUB_INTERP);
+        emit_stack_access(t, s, -4, 4, true);
+        x64_store_imm32(&t->x, 4, x64_at(X_R8, 0), t->next);
+        x64_lea(&t->x, 4, host_reg[REG_ESP], x64_at(host_reg[REG_ESP], -4));
+        s->fl_after = (uint8_t)t->fl;
+        x64_mov_rr(&t->x, 4, X_R10, host_reg[i->rm & 7]);    /* r10 was the glue's; rm is not ESP */
+    }
+    emit_exit(t, t->fl, true, 0, ret_value(t->k + 1, JIT_END_INDIRECT));
+}
+
+/* ---- the interpreter from translated code ---- */
+
+#define JIT_LEAVE (1ull << 63)
+
+/* Run insn i in the interpreter (EIP and insn_eip already set, registers
+ * and flags stored).  Returns the materialised arithmetic flags, or
+ * JIT_LEAVE when the translation must end here: the insn moved EIP off
+ * the straight line, changed decoded code or paging (fetch generation). */
+static uint64_t jit_interp(struct cpu *c, const struct insn *i)
+{
+    uint32_t next = c->s.eip;
+    uint64_t gen = c->engine->fetch_gen;
+    c->log.pos = 0;
+    i->exec(c, i);
+    if (c->s.eip != next || c->engine->fetch_gen != gen)
+        return JIT_LEAVE;
+    return lf_arith_flags(c);
+}
+
+static uint64_t jit_helper_insn(struct cpu *c, const struct insn *i)
+{
+    c->stats.jit_helper_insns++;
+    return jit_interp(c, i);
+}
+
+static uint64_t jit_slow_insn(struct cpu *c, const struct insn *i)
+{
+    c->stats.jit_slow_insns++;
+    return jit_interp(c, i);
+}
+
+static uint64_t jit_entry_flags(struct cpu *c)
+{
+    return lf_arith_flags(c);
+}
+
+/* Call the interpreter for insn k with the guest flags in fl.  Returns
+ * the rel32 field of the jump taken on JIT_LEAVE; on the other path the
+ * flags are put where fl_after says and the registers are reloaded. */
+static uint32_t emit_interp_call(struct tr *t, unsigned k, enum fl_state fl, enum fl_state fl_after,
+                                 bool slow)
+{
+    struct x64 *x = &t->x;
+    uint32_t eip = t->insn_eip[k];
+    emit_spill_regs(t);
+    emit_flags_spill(t, fl);
+    x64_store_imm32(x, 4, x64_at(CPU_REG, OFF(insn_eip)), eip);
+    x64_store_imm32(x, 4, x64_at(CPU_REG, OFF(s.eip)), t->insn_eip[k + 1]);
+    x64_mov_rr(x, 8, X_RDI, CPU_REG);
+    emit_mov_imm64(t, X_RSI, (uint64_t)(uintptr_t)&t->b->insn[k]);
+    emit_call(t, slow ? (const void *)jit_slow_insn : (const void *)jit_helper_insn);
+    x64_op_rr(x, 8, 0x85, 1, X_RAX, X_RAX);                    /* test rax, rax */
+    uint32_t to_leave = x64_jcc_rel32(x, 0x8);                 /* js: JIT_LEAVE */
+    if (fl_after == FL_HOST) {
+        x64_push(x, X_RAX);
+        emit_popfq(t);
+    } else if (fl_after == FL_R12) {
+        x64_mov_rr(x, 8, FLAGS_SAVE, X_RAX);
+    }
+    emit_reload_regs(t);
+    return to_leave;
+}
+
+/* The leave path: registers and flags are in the cpu, EIP is set. */
+static void emit_leave(struct tr *t, unsigned k)
+{
+    x64_mov_imm32(&t->x, X_RAX, ret_value(k + 1, JIT_END_HELPER));
+    jmp_epilogue(t);
+}
+
+/* An instruction the translator leaves to the interpreter, in line. */
+static void tr_helper(struct tr *t, bool ends)
+{
+    struct stub *leave = stub_new(t, STUB_LEAVE);
+    uint32_t fix = emit_interp_call(t, t->k, t->fl, ends ? FL_MEM : FL_R12, false);
+    leave->fix[0] = fix;
+    if (ends) {
+        emit_leave(t, t->k);
+        t->fl = FL_MEM;
+    } else {
+        t->fl = FL_R12;
+    }
+}
+
+/* ---- choosing: native or interpreted ---- */
+
+/* Would the re-encoded ModRM instruction need REX together with AH-BH? */
+static bool rex_conflict(const struct insn *i, uint16_t attr)
+{
+    bool mem = i->mod != 3;
+    bool regop = attr & A_REGOP;
+    bool byte_reg = regop && (attr & A_BYTE);
+    bool byte_rm = !mem && (attr & (A_BYTE | A_RM8));
+    bool rex = mem || (regop && !byte_reg && (i->reg & 7) == REG_ESP) ||
+               (!mem && !byte_rm && (i->rm & 7) == REG_ESP);
+    return rex && ((byte_reg && (i->reg & 7) >= 4) || (byte_rm && (i->rm & 7) >= 4));
+}
+
+static struct tr_info classify(const struct insn *i)
+{
+    static const struct tr_info helper = { K_HELPER, 0 };
+    struct tr_info t = insn_info(i);
+    bool mem = i->mod != 3;
+    switch (t.kind) {
+    case K_MODRM:
+        if ((mem && i->adsize != 4) || rex_conflict(i, t.attr))
+            return helper;
+        if ((i->prefixes & PFX_LOCK) && !mem)
+            return helper;
+        return t;
+    case K_LEA:
+        return (mem && i->adsize == 4) ? t : helper;
+    case K_MOFFS:
+        return i->adsize == 4 ? t : helper;
+    case K_BSWAP: case K_PUSH_R: case K_POP_R: case K_PUSH_I: case K_LEAVE:
+    case K_CALL: case K_RET: case K_JMP_IND:
+        return i->opsize == 4 ? t : helper;
+    case K_CALL_IND:
+        return (i->opsize == 4 && (i->rm & 7) != REG_ESP) ? t : helper;
+    case K_JMP:
+        return i->opsize == 4 ? t : helper;      /* JMP rel16 wraps IP: interpret */
+    case K_JCC:
+        return i->opsize == 4 ? t : helper;
+    default:
+        return t;
+    }
+}
+
+/* Does an instruction read guest flags in EFLAGS before any writes them
+ * all?  Then they are loaded at entry.  An interpreted instruction reads
+ * them from the cpu, where they still are. */
+static bool flags_needed_at_entry(const struct block *b, unsigned cover)
+{
+    for (unsigned k = 0; k < cover; k++) {
+        struct tr_info info = classify(&b->insn[k]);
+        if (info.kind == K_HELPER || info.kind == K_HELPER_EXIT)
+            return false;
+        if (info.attr & F_RD)
+            return true;
+        if (info.attr & F_WA)
+            return false;
+    }
+    return false;
+}
+
+static void tr_insn(struct tr *t, const struct insn *i)
+{
+    struct tr_info info = classify(i);
+    switch (info.kind) {
+    case K_HELPER: tr_helper(t, false); break;
+    case K_HELPER_EXIT: tr_helper(t, true); break;
+    case K_MODRM: tr_modrm(t, i, info); break;
+    case K_MOFFS: tr_moffs(t, i); break;
+    case K_PUSH_R: tr_push(t, i, false); break;
+    case K_PUSH_I: tr_push(t, i, true); break;
+    case K_POP_R: tr_pop(t, i); break;
+    case K_LEAVE: tr_leave(t, i); break;
+    case K_JCC: tr_jcc(t, i); break;
+    case K_JMP: tr_jmp(t, i); break;
+    case K_CALL: tr_call(t, i); break;
+    case K_RET: tr_ret(t, i); break;
+    case K_JMP_IND: tr_jmp_ind(t, i, false); break;
+    case K_CALL_IND: tr_jmp_ind(t, i, true); break;
+    default: tr_simple(t, i, info); break;
+    }
+}
+
+/* Does insn k end the line in the translation (nothing after it runs)? */
+static bool ends_line(const struct insn *i)
+{
+    switch (classify(i).kind) {
+    case K_JMP: case K_CALL: case K_RET: case K_JMP_IND: case K_CALL_IND: case K_HELPER_EXIT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void emit_prologue(struct tr *t, bool load_flags)
+{
+    struct x64 *x = &t->x;
+    static const uint8_t saved[] = { X_RBX, X_RBP, X_R12, X_R13, X_R14, X_R15 };
+    for (unsigned k = 0; k < sizeof(saved); k++)
+        x64_push(x, saved[k]);
+    x64_lea(x, 8, X_RSP, x64_at(X_RSP, -8));                  /* 16-byte aligned calls */
+    x64_mov_rr(x, 8, CPU_REG, X_RDI);
+    if (load_flags) {
+        emit_call(t, (const void *)jit_entry_flags);          /* rdi is the cpu */
+        x64_mov_rr(x, 8, FLAGS_SAVE, X_RAX);
+        t->fl = FL_R12;
+    } else {
+        t->fl = FL_MEM;
+    }
+    emit_reload_regs(t);
+}
+
+static void emit_epilogue(struct tr *t)
+{
+    struct x64 *x = &t->x;
+    static const uint8_t saved[] = { X_R15, X_R14, X_R13, X_R12, X_RBP, X_RBX };
+    x64_lea(x, 8, X_RSP, x64_at(X_RSP, 8));
+    for (unsigned k = 0; k < sizeof(saved); k++)
+        x64_pop(x, saved[k]);
+    x64_ret(x);
+}
+
+static void emit_stubs(struct tr *t)
+{
+    for (unsigned n = 0; n < t->nstubs; n++) {
+        struct stub *s = &t->stubs[n];
+        uint32_t here = x64_pos(&t->x);
+        for (unsigned j = 0; j < 3; j++)
+            if (s->fix[j])
+                patch_to(t, s->fix[j], here);
+        switch (s->kind) {
+        case STUB_EXIT:
+            emit_exit(t, (enum fl_state)s->fl_at, false, s->target,
+                      ret_value(s->k + 1u, JIT_END_BRANCH));
+            break;
+        case STUB_LEAVE:
+            emit_leave(t, s->k);
+            break;
+        case STUB_INTERP: {
+            uint32_t to_leave = emit_interp_call(t, s->k, (enum fl_state)s->fl_at,
+                                                 (enum fl_state)s->fl_after, true);
+            uint32_t to_resume = x64_jmp_rel32(&t->x);
+            patch_to(t, to_resume, t->start[s->k + 1]);
+            patch_to(t, to_leave, x64_pos(&t->x));
+            emit_leave(t, s->k);
+            break;
+        }
+        }
+    }
+}
+
+/* Translate into the free space of tc; false if it does not fit or some
+ * part could not be made. */
+static bool translate_into(struct tr *t, struct tcache *tc, struct cpu *c, struct block *b,
+                           unsigned cover)
+{
+    memset(t, 0, sizeof(*t));
+    t->c = c;
+    t->b = b;
+    t->cover = cover;
+    size_t room = tcache_free_size(tc);
+    x64_init(&t->x, tcache_free_rw(tc), (uint32_t)(room < (1u << 20) ? room : (1u << 20)));
+    uint32_t eip = c->s.eip;
+    for (unsigned k = 0; k <= cover; k++) {
+        t->insn_eip[k] = eip;
+        if (k < cover)
+            eip += b->insn[k].len;
+    }
+    emit_prologue(t, flags_needed_at_entry(b, cover));
+    unsigned k = 0;
+    for (; k < cover && !t->failed; k++) {
+        t->k = k;
+        t->start[k] = x64_pos(&t->x);
+        t->eip = t->insn_eip[k];
+        t->next = t->insn_eip[k + 1];
+        tr_insn(t, &b->insn[k]);
+        if (ends_line(&b->insn[k])) {
+            k++;
+            break;
+        }
+    }
+    /* Whatever follows a line-ending insn is never reached from here. */
+    for (unsigned j = k; j <= cover; j++)
+        t->start[j] = x64_pos(&t->x);
+    if (k == cover && !ends_line(&b->insn[cover - 1]))
+        emit_exit(t, t->fl, false, t->insn_eip[cover], ret_value(cover, JIT_END_FELL));
+    else if (k < cover && classify(&b->insn[k - 1]).kind != K_HELPER_EXIT)
+        t->failed = true;           /* an insn after a jump: not a block shape we make */
+    emit_stubs(t);
+    uint32_t epi = x64_pos(&t->x);
+    emit_epilogue(t);
+    for (unsigned n = 0; n < t->nepi; n++)
+        patch_to(t, t->epi_fix[n], epi);
+    return !t->failed && !t->x.overflow;
+}
+
+bool translate_block(struct tcache *tc, struct cpu *c, struct block *b)
+{
+    unsigned cover = b->n - (b->chains ? 0u : 1u);
+    if (!b->code32 || !c->code32 || cover == 0 || !(c->jit_flat & JIT_FLAT_CS4G)) {
+        b->jit_failed = true;
+        return false;
+    }
+    struct tr t;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (translate_into(&t, tc, c, b, cover)) {
+            uint8_t *rw = tcache_free_rw(tc);
+            b->jit = (uint32_t (*)(struct cpu *))(uintptr_t)tcache_exec_addr(tc, rw);
+            b->jit_gen = tc->gen;
+            b->jit_need = (uint8_t)(t.need | JIT_FLAT_CS4G);
+            b->jit_cover = (uint16_t)cover;
+            b->jit_eip = c->s.eip;
+            tcache_commit(tc, x64_pos(&t.x));
+            return true;
+        }
+        if (!t.x.overflow)
+            break;
+        tcache_flush(tc);
+    }
+    b->jit_failed = true;
+    return false;
+}
