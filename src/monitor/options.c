@@ -46,9 +46,10 @@ static const char run_help[] =
     "                    guest's clocks (TSC, PIT, RTC) count executed\n"
     "                    instructions, so they never jump when the host is\n"
     "                    busy; while the guest idles they follow the wall clock\n"
-    "  --engine NAME     jit (default): the interpreter runs cold code and hot\n"
-    "                    blocks are translated to host code; interp: the\n"
-    "                    interpreter alone\n"
+    "  --engine NAME     jit (default): the interpreter runs cold code and a\n"
+    "                    block is translated to host code after 50 runs\n"
+    "                    (jit,threshold=N: after N); interp: the interpreter\n"
+    "                    alone\n"
     "  -h, --help        this text\n"
     "\n"
     "The serial console (COM1) is the terminal.  Ctrl-A x quits, Ctrl-A h\n"
@@ -223,6 +224,30 @@ static const struct opt_def *find_short(char c)
     return NULL;
 }
 
+/* --engine jit | jit,threshold=N | interp. */
+static int parse_engine(const char *s, unsigned *threshold, char *err, size_t errlen)
+{
+    if (!strcmp(s, "interp")) {
+        *threshold = 0;
+        return 0;
+    }
+    if (!strcmp(s, "jit")) {
+        *threshold = JIT_THRESHOLD_DEFAULT;
+        return 0;
+    }
+    const char *p = "jit,threshold=";
+    if (!strncmp(s, p, strlen(p))) {
+        char *end;
+        errno = 0;
+        unsigned long n = strtoul(s + strlen(p), &end, 10);
+        if (errno || *end || end == s + strlen(p) || n < 1 || n > 1000000)
+            return fail(err, errlen, "invalid --engine '%s': %s", s, "threshold must be 1 to 1000000");
+        *threshold = (unsigned)n;
+        return 0;
+    }
+    return fail(err, errlen, "invalid --engine '%s': %s", s, "use jit, jit,threshold=N or interp");
+}
+
 /* Stores one option's value.  Returns 0, 1 for --help, -1 on error. */
 static int apply_option(const struct opt_def *d, const char *value, struct morph_options *o,
                         char *err, size_t errlen)
@@ -236,14 +261,7 @@ static int apply_option(const struct opt_def *d, const char *value, struct morph
     case OPT_TRACE:
         return parse_trace_list(value, &o->trace, &o->trace_insn_limit, err, errlen);
     case OPT_IPS: return parse_ips(value, &o->ips, err, errlen);
-    case OPT_ENGINE:
-        if (!strcmp(value, "jit"))
-            o->jit_threshold = JIT_THRESHOLD_DEFAULT;
-        else if (!strcmp(value, "interp"))
-            o->jit_threshold = 0;
-        else
-            return fail(err, errlen, "invalid --engine '%s': %s", value, "use jit or interp");
-        break;
+    case OPT_ENGINE: return parse_engine(value, &o->jit_threshold, err, errlen);
     case OPT_DEBUG_EXIT: o->debug_exit = true; break;
     case OPT_STATS: o->stats = true; break;
     case OPT_HELP: return 1;

@@ -577,6 +577,11 @@ static bool jit_translate(struct soft_engine *se, struct block *b)
     return ok;
 }
 
+static inline bool jit_fits(const struct cpu *c, const struct block *b)
+{
+    return b->jit_eip == c->s.eip && (c->jit_flat & b->jit_need) == b->jit_need;
+}
+
 /* Is b's translation usable here: made in this cache generation, for this
  * EIP, with the segment state it assumed?  Translates b when it has run
  * often enough without one. */
@@ -584,13 +589,15 @@ static bool jit_ready(struct soft_engine *se, struct block *b)
 {
     struct cpu *c = &se->cpu;
     if (b->jit && b->jit_gen == se->tc.gen) {
-        if (__builtin_expect(b->jit_eip == c->s.eip && (c->jit_flat & b->jit_need) == b->jit_need, 1))
+        if (__builtin_expect(jit_fits(c, b), 1))
             return true;
         c->stats.jit_guard_misses++;
     }
     if (b->jit_failed || ++b->jit_runs < se->jit_threshold)
         return false;
-    return jit_translate(se, b);
+    /* Made for the state now, but what the translator folds in still
+     * has to be true of it (a 16-bit stack is never assumed 32-bit). */
+    return jit_translate(se, b) && jit_fits(c, b);
 }
 
 /* Run block b through its translation.  The translation covers every insn

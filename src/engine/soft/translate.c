@@ -815,11 +815,20 @@ static bool rex_conflict(const struct insn *i, uint16_t attr)
     return rex && ((byte_reg && (i->reg & 7) >= 4) || (byte_rm && (i->rm & 7) >= 4));
 }
 
-static struct tr_info classify(const struct insn *i)
+static struct tr_info classify(const struct cpu *c, const struct insn *i)
 {
     static const struct tr_info helper = { K_HELPER, 0 };
     struct tr_info t = insn_info(i);
     bool mem = i->mod != 3;
+    switch (t.kind) {
+    case K_PUSH_R: case K_POP_R: case K_PUSH_I: case K_LEAVE: case K_CALL: case K_RET:
+    case K_CALL_IND:
+        if (!c->stack32)
+            return helper;          /* ESP arithmetic is 32-bit in translated code */
+        break;
+    default:
+        break;
+    }
     switch (t.kind) {
     case K_MODRM:
         if ((mem && i->adsize != 4) || rex_conflict(i, t.attr))
@@ -848,10 +857,10 @@ static struct tr_info classify(const struct insn *i)
 /* Does an instruction read guest flags in EFLAGS before any writes them
  * all?  Then they are loaded at entry.  An interpreted instruction reads
  * them from the cpu, where they still are. */
-static bool flags_needed_at_entry(const struct block *b, unsigned cover)
+static bool flags_needed_at_entry(const struct cpu *c, const struct block *b, unsigned cover)
 {
     for (unsigned k = 0; k < cover; k++) {
-        struct tr_info info = classify(&b->insn[k]);
+        struct tr_info info = classify(c, &b->insn[k]);
         if (info.kind == K_HELPER || info.kind == K_HELPER_EXIT)
             return false;
         if (info.attr & F_RD)
@@ -864,7 +873,7 @@ static bool flags_needed_at_entry(const struct block *b, unsigned cover)
 
 static void tr_insn(struct tr *t, const struct insn *i)
 {
-    struct tr_info info = classify(i);
+    struct tr_info info = classify(t->c, i);
     switch (info.kind) {
     case K_HELPER: tr_helper(t, false); break;
     case K_HELPER_EXIT: tr_helper(t, true); break;
@@ -885,9 +894,9 @@ static void tr_insn(struct tr *t, const struct insn *i)
 }
 
 /* Does insn k end the line in the translation (nothing after it runs)? */
-static bool ends_line(const struct insn *i)
+static bool ends_line(const struct cpu *c, const struct insn *i)
 {
-    switch (classify(i).kind) {
+    switch (classify(c, i).kind) {
     case K_JMP: case K_CALL: case K_RET: case K_JMP_IND: case K_CALL_IND: case K_HELPER_EXIT:
         return true;
     default:
@@ -969,7 +978,7 @@ static bool translate_into(struct tr *t, struct tcache *tc, struct cpu *c, struc
         if (k < cover)
             eip += b->insn[k].len;
     }
-    emit_prologue(t, flags_needed_at_entry(b, cover));
+    emit_prologue(t, flags_needed_at_entry(c, b, cover));
     unsigned k = 0;
     for (; k < cover && !t->failed; k++) {
         t->k = k;
@@ -977,7 +986,7 @@ static bool translate_into(struct tr *t, struct tcache *tc, struct cpu *c, struc
         t->eip = t->insn_eip[k];
         t->next = t->insn_eip[k + 1];
         tr_insn(t, &b->insn[k]);
-        if (ends_line(&b->insn[k])) {
+        if (ends_line(c, &b->insn[k])) {
             k++;
             break;
         }
@@ -985,9 +994,9 @@ static bool translate_into(struct tr *t, struct tcache *tc, struct cpu *c, struc
     /* Whatever follows a line-ending insn is never reached from here. */
     for (unsigned j = k; j <= cover; j++)
         t->start[j] = x64_pos(&t->x);
-    if (k == cover && !ends_line(&b->insn[cover - 1]))
+    if (k == cover && !ends_line(c, &b->insn[cover - 1]))
         emit_exit(t, t->fl, false, t->insn_eip[cover], ret_value(cover, JIT_END_FELL));
-    else if (k < cover && classify(&b->insn[k - 1]).kind != K_HELPER_EXIT)
+    else if (k < cover && classify(c, &b->insn[k - 1]).kind != K_HELPER_EXIT)
         t->failed = true;           /* an insn after a jump: not a block shape we make */
     emit_stubs(t);
     uint32_t epi = x64_pos(&t->x);
