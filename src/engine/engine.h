@@ -267,7 +267,7 @@ struct engine_stats {
     uint64_t jit_helper_insns; /* insns translated code handed to the interpreter */
     uint64_t jit_slow_insns;   /* memory insns whose inline path missed (TLB, MMIO, page cross) */
     uint64_t jit_guard_misses; /* translations not run: EIP or segment state differed */
-    uint64_t jit_exits[5];     /* by how translated code ended (translate.h JIT_END_*) */
+    uint64_t jit_exits[6];     /* by how translated code ended (translate.h JIT_END_*) */
 };
 
 #define TRACE_EXITS      0x1u

@@ -64,7 +64,8 @@ static void report_bus(FILE *f, const struct bus *b)
 static void stats_report_jit(FILE *f, const struct engine_stats *eng)
 {
     static const char *const end_names[] = { "?", "end of block", "direct branch", "indirect branch",
-                                              "interpreted insn left" };
+                                              "interpreted insn left",
+                                              "linked jump, run loop due" };
     double share = eng->instructions ? 100.0 * (double)eng->jit_insns / (double)eng->instructions : 0;
     fprintf(f, "  translated code: insns %14" PRIu64 "  (%.1f%%; interpreted %" PRIu64 ")\n",
             eng->jit_insns, share, eng->instructions - eng->jit_insns);

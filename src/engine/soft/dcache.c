@@ -21,6 +21,7 @@
 
 #include "engine/soft/decode.h"
 #include "engine/soft/soft_priv.h"
+#include "engine/soft/translate.h"
 
 #define PAGE_BUCKETS 4096u
 #define MAX_TOTAL_SLOTS (1u << 21)   /* beyond this the whole cache is dropped */
@@ -65,6 +66,7 @@ static void page_free(struct dpage *p)
         while (p->blocks[b]) {
             struct block *k = p->blocks[b];
             p->blocks[b] = k->next;
+            translate_unlink(k);
             free(k);
         }
     }
@@ -270,6 +272,15 @@ struct block *dcache_block_lookup(struct dcache *d, uint32_t phys, bool code32)
     return NULL;
 }
 
+void dcache_for_each_block(struct dcache *d, void (*fn)(struct block *b))
+{
+    for (unsigned h = 0; h <= PAGE_BUCKETS; h++)
+        for (struct dpage *p = h < PAGE_BUCKETS ? d->bucket[h] : d->retired; p; p = p->next)
+            for (unsigned b = 0; b < BLOCK_BUCKETS; b++)
+                for (struct block *k = p->blocks[b]; k; k = k->next)
+                    fn(k);
+}
+
 struct block *dcache_block_insert(struct dcache *d, uint32_t phys, bool code32,
                                   const struct insn *insns, unsigned n)
 {
@@ -293,6 +304,10 @@ struct block *dcache_block_insert(struct dcache *d, uint32_t phys, bool code32,
     b->jit_cover = 0;
     b->jit_need = 0;
     b->jit_failed = false;
+    memset(b->jit_slot_rw, 0, sizeof(b->jit_slot_rw));
+    memset(b->jit_out, 0, sizeof(b->jit_out));
+    b->jit_in = NULL;
+    b->jit_chain = NULL;
     for (unsigned k = 0; k < n; k++) {
         b->insn[k] = insns[k];
         b->bytes = (uint16_t)(b->bytes + insns[k].len);

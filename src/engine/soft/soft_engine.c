@@ -602,15 +602,18 @@ static bool jit_ready(struct soft_engine *se, struct block *b)
 
 /* Run block b through its translation.  The translation covers every insn
  * but a last one that does not chain, which runs with exec_checked's
- * per-instruction rules as in run_block. */
-static inline enum exit_reason run_translated(struct soft_engine *se, const struct block *b)
+ * per-instruction rules as in run_block.  *slot: the linkable direct exit
+ * it left by, + 1 (0: none). */
+static inline enum exit_reason run_translated(struct soft_engine *se, const struct block *b,
+                                              unsigned *slot)
 {
     struct cpu *c = &se->cpu;
     se->running = b;
     se->running_eip = c->s.eip;
     uint32_t r = b->jit(c);
     se->running = NULL;
-    unsigned done = r & JIT_DONE_MASK, end = r >> JIT_END_SHIFT;
+    unsigned done = r & JIT_DONE_MASK, end = (r >> JIT_END_SHIFT) & 7;
+    *slot = r >> JIT_SLOT_SHIFT;
     c->stats.instructions += done;
     c->stats.jit_insns += done;
     c->stats.jit_exits[end]++;
@@ -618,6 +621,15 @@ static inline enum exit_reason run_translated(struct soft_engine *se, const stru
         return EXIT_NONE;
     c->insn_eip = c->s.eip;
     return exec_checked(se, &b->insn[b->n - 1]);
+}
+
+/* The translation of `from` left by direct exit slot (+1) and `to` runs
+ * next: link the two so the next time the jump goes straight there. */
+static void jit_link(struct soft_engine *se, struct block *from, unsigned slot, struct block *to)
+{
+    if (slot && to->jit_chain && from->jit_gen == se->tc.gen && to->jit_gen == se->tc.gen &&
+        from->jit_slot_rw[slot - 1] && from->jit_slot_eip[slot - 1] == to->jit_eip)
+        translate_link(&se->tc, from, slot - 1, to);
 }
 
 /* A fault or exit interrupted the block being run: count the insns of it
@@ -647,10 +659,12 @@ static enum exit_reason execute(struct soft_engine *se)
 {
     struct cpu *c = &se->cpu;
     struct block *prev = NULL;        /* the block just run, if it may chain */
+    struct block *link_from = NULL;   /* the translation just run, if it left by a slot */
+    unsigned link_slot = 0;
     for (;;) {
         if (__builtin_expect(se->reclaim_needed, 0)) {
             se->reclaim_needed = false;
-            prev = NULL;
+            prev = link_from = NULL;
             if (se->fetch_gen == FETCH_GEN_LIMIT) {
                 /* Generations start again: nothing filled under an old
                  * one (fetch entries, block table, successor slots) may
@@ -681,21 +695,26 @@ static enum exit_reason execute(struct soft_engine *se)
         enum exit_reason r;
         if (__builtin_expect(alone, 0)) {
             r = step_one(se);
-            prev = NULL;
+            prev = link_from = NULL;
         } else {
             struct block *b = block_next(se, prev);
             /* The deadline is an exact instruction count: a block that
              * would pass it runs one instruction at a time. */
             if (__builtin_expect(b && block_fits(c, b) &&
                                  c->stats.instructions + b->n <= se->vt.deadline_insns, 1)) {
-                if (se->jit_threshold && jit_ready(se, b))
-                    r = run_translated(se, b);
-                else
+                if (se->jit_threshold && jit_ready(se, b)) {
+                    if (link_from)
+                        jit_link(se, link_from, link_slot, b);
+                    r = run_translated(se, b, &link_slot);
+                    link_from = link_slot ? b : NULL;
+                } else {
                     r = run_block(se, b);
+                    link_from = NULL;
+                }
                 prev = b->chains ? b : NULL;
             } else {
                 r = step_one(se);
-                prev = NULL;
+                prev = link_from = NULL;
             }
         }
         if (r != EXIT_NONE)

@@ -95,6 +95,15 @@ bool dcache_reserve(struct dcache *d, unsigned slots);
  * page of its first byte in the dcache and retired with it, so it lives
  * exactly as long as the decoded insns it copies. */
 #define BLOCK_MAX_INSNS 32u
+/* A direct exit of one translation patched to jump straight into another
+ * (translate.c): undone when the target's block is freed. */
+#define JIT_SLOTS 4u
+struct jit_link {
+    struct block *to;                /* NULL: not linked */
+    uint8_t *site_rw;                /* the jump's rel32 field, writable view */
+    int32_t unlinked_rel;            /* its value when not linked */
+    struct jit_link *in_next, **in_prev;   /* in to->jit_in */
+};
 struct block {
     struct block *next;              /* the page's hash chain */
     uint32_t phys;                   /* guest-physical address of the first insn */
@@ -120,10 +129,21 @@ struct block {
     uint16_t jit_cover;
     uint8_t jit_need;
     bool jit_failed;                 /* cannot be translated: never try again */
+    /* Direct exits that may be linked: the rel32 field of the jump (in
+     * the writable view; NULL: no such slot), its unlinked value, and the
+     * EIP it leaves for.  jit_chain: the entry linked jumps go to. */
+    uint8_t *jit_slot_rw[JIT_SLOTS];
+    int32_t jit_slot_rel[JIT_SLOTS];
+    uint32_t jit_slot_eip[JIT_SLOTS];
+    struct jit_link jit_out[JIT_SLOTS];
+    struct jit_link *jit_in;         /* links into this block's translation */
+    const uint8_t *jit_chain;
     struct insn insn[];              /* copies, in order */
 };
 /* The block decoded for code32 at phys, or NULL. */
 struct block *dcache_block_lookup(struct dcache *d, uint32_t phys, bool code32);
+/* Call fn on every block held, retired ones not yet freed included. */
+void dcache_for_each_block(struct dcache *d, void (*fn)(struct block *b));
 /* Store a block of n insns (each already inserted with dcache_insert, so
  * its bytes are write-tracked) in the page of phys; NULL if the page holds
  * no decoded code or memory is short. */

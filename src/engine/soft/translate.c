@@ -236,6 +236,11 @@ struct tr {
     uint32_t insn_eip[BLOCK_MAX_INSNS + 1]; /* EIP of each insn; [cover]: after the last */
     struct stub stubs[MAX_STUBS];
     unsigned nstubs;
+    uint32_t body;                 /* code offset where the first insn starts */
+    uint32_t chain;                /* code offset of the linked-jump entry */
+    uint32_t slot_site[JIT_SLOTS]; /* rel32 field of each linkable exit */
+    uint32_t slot_eip[JIT_SLOTS];
+    unsigned nslots;
     uint32_t epi_fix[MAX_STUBS + BLOCK_MAX_INSNS + 4];
     unsigned nepi;
     bool failed;
@@ -308,31 +313,65 @@ static void emit_reload_regs(struct tr *t)
         x64_load(&t->x, 4, host_reg[r], x64_at(CPU_REG, OFF(s.gpr[r])));
 }
 
-static void emit_pushfq(struct tr *t) { x64_byte(&t->x, 0x9c); }
-static void emit_popfq(struct tr *t) { x64_byte(&t->x, 0x9d); }
+/* Flags are kept out of EFLAGS in "LAHF form" (R12, and what the C
+ * helpers return): bits 8-15 = EFLAGS bits 0-7 (SF ZF AF PF CF), bit 0 =
+ * OF.  LAHF/SETO and ADD AL,0x7F/SAHF move them in a few fast
+ * instructions; PUSHF/POPF cost some 40 ns a pair on this kind of host. */
+static void emit_lahf_seto(struct tr *t)
+{
+    x64_byte(&t->x, 0x9f);                                     /* lahf */
+    x64_byte(&t->x, 0x0f); x64_byte(&t->x, 0x90); x64_byte(&t->x, 0xc0);   /* seto al */
+}
 
-/* Guest flags from where they are into cpu->lf (materialised). */
+static void emit_sahf_from_ax(struct tr *t)
+{
+    x64_byte(&t->x, 0x04); x64_byte(&t->x, 0x7f);              /* add al, 0x7f: OF = (al == 1) */
+    x64_byte(&t->x, 0x9e);                                     /* sahf */
+}
+
+/* eax (LAHF form) -> cpu->lf as materialised EFLAGS bits. */
+static void emit_store_lahf_form(struct tr *t)
+{
+    struct x64 *x = &t->x;
+    x64_mov_rr(x, 4, X_R11, X_RAX);
+    x64_op_rr(x, 4, 0xc1, 1, 5, X_R11);                        /* shr r11d, 8 */
+    x64_byte(x, 8);
+    x64_alu_ri(x, 4, 4, X_R11, EFL_ARITH & 0xff);
+    x64_alu_ri(x, 4, 4, X_RAX, 1);
+    x64_op_rr(x, 4, 0xc1, 1, 4, X_RAX);                        /* shl eax, 11 */
+    x64_byte(x, 11);
+    x64_op_rr(x, 4, 0x09, 1, X_RAX, X_R11);                    /* or r11d, eax */
+    x64_store(x, 4, x64_at(CPU_REG, OFF(lf.flags)), X_R11);
+    x64_store_imm32(x, 1, x64_at(CPU_REG, OFF(lf.op)), LF_NONE);
+}
+
+/* Guest flags from where they are into cpu->lf (materialised).  The
+ * guest registers are already stored: RAX is free. */
 static void emit_flags_spill(struct tr *t, enum fl_state fl)
 {
     if (fl == FL_MEM)
         return;
-    if (fl == FL_HOST) {
-        emit_pushfq(t);
-        x64_pop(&t->x, X_R11);
-    } else {
-        x64_mov_rr(&t->x, 4, X_R11, FLAGS_SAVE);
-    }
-    x64_alu_ri(&t->x, 4, 4, X_R11, EFL_ARITH);
-    x64_store(&t->x, 4, x64_at(CPU_REG, OFF(lf.flags)), X_R11);
-    x64_store_imm32(&t->x, 1, x64_at(CPU_REG, OFF(lf.op)), LF_NONE);
+    if (fl == FL_HOST)
+        emit_lahf_seto(t);
+    else
+        x64_mov_rr(&t->x, 4, X_RAX, FLAGS_SAVE);
+    emit_store_lahf_form(t);
+}
+
+/* Guest flags in EFLAGS -> R12, with guest EAX live in RAX. */
+static void emit_save_host_flags(struct tr *t)
+{
+    x64_mov_rr(&t->x, 8, X_R11, X_RAX);
+    emit_lahf_seto(t);
+    x64_mov_rr(&t->x, 4, FLAGS_SAVE, X_RAX);
+    x64_mov_rr(&t->x, 8, X_RAX, X_R11);
 }
 
 /* Before glue that clobbers EFLAGS: keep the guest's in R12. */
 static void flags_protect(struct tr *t)
 {
     if (t->fl == FL_HOST) {
-        emit_pushfq(t);
-        x64_pop(&t->x, FLAGS_SAVE);
+        emit_save_host_flags(t);
         t->fl = FL_R12;
     }
 }
@@ -341,11 +380,13 @@ static void flags_protect(struct tr *t)
 static void flags_to_host(struct tr *t)
 {
     if (t->fl == FL_R12) {
-        x64_push(&t->x, FLAGS_SAVE);
-        emit_popfq(t);
+        x64_mov_rr(&t->x, 8, X_R11, X_RAX);
+        x64_mov_rr(&t->x, 4, X_RAX, FLAGS_SAVE);
+        emit_sahf_from_ax(t);
+        x64_mov_rr(&t->x, 8, X_RAX, X_R11);
         t->fl = FL_HOST;
     } else if (t->fl == FL_MEM) {
-        t->failed = true;       /* the pre-pass loads them at entry: cannot happen */
+        t->failed = true;       /* the body starts with them in R12: cannot happen */
     }
 }
 
@@ -365,6 +406,32 @@ static void emit_exit(struct tr *t, enum fl_state fl, bool by_reg, uint32_t eip,
 static uint32_t ret_value(unsigned done, enum jit_end end)
 {
     return (uint32_t)done | (uint32_t)end << JIT_END_SHIFT;
+}
+
+/* Leave for a known EIP after `done` insns.  In a block that chains the
+ * exit is a slot translate_link can point at another translation: the
+ * count is added here, the flags go to R12 (where a translation's body
+ * wants them) and the jump, until linked, goes on to the ordinary exit,
+ * which takes the count back. */
+static void emit_exit_direct(struct tr *t, enum fl_state fl, uint32_t eip, unsigned done,
+                             enum jit_end end)
+{
+    struct x64 *x = &t->x;
+    if (!t->b->chains || t->nslots == JIT_SLOTS || fl == FL_MEM) {
+        emit_exit(t, fl, false, eip, ret_value(done, end));
+        return;
+    }
+    unsigned slot = t->nslots++;
+    if (fl == FL_HOST)
+        emit_save_host_flags(t);
+    x64_alu_mi(x, 8, 0, x64_at(CPU_REG, OFF(stats.instructions)), (int32_t)done);
+    x64_alu_mi(x, 8, 0, x64_at(CPU_REG, OFF(stats.jit_insns)), (int32_t)done);
+    t->slot_site[slot] = x64_jmp_rel32(x);
+    t->slot_eip[slot] = eip;
+    patch_to(t, t->slot_site[slot], x64_pos(x));
+    x64_alu_mi(x, 8, 5, x64_at(CPU_REG, OFF(stats.instructions)), (int32_t)done);
+    x64_alu_mi(x, 8, 5, x64_at(CPU_REG, OFF(stats.jit_insns)), (int32_t)done);
+    emit_exit(t, FL_R12, false, eip, ret_value(done, end) | (slot + 1u) << JIT_SLOT_SHIFT);
 }
 
 /* r8d = the instruction's effective address (32-bit addressing). */
@@ -667,7 +734,7 @@ static void tr_jcc(struct tr *t, const struct insn *i)
 
 static void tr_jmp(struct tr *t, const struct insn *i)
 {
-    emit_exit(t, t->fl, false, t->next + i->imm, ret_value(t->k + 1, JIT_END_BRANCH));
+    emit_exit_direct(t, t->fl, t->next + i->imm, t->k + 1, JIT_END_BRANCH);
 }
 
 static void tr_call(struct tr *t, const struct insn *i)
@@ -681,7 +748,7 @@ static void tr_call(struct tr *t, const struct insn *i)
     x64_store_imm32(&t->x, 4, x64_at(X_R8, 0), t->next);
     x64_lea(&t->x, 4, host_reg[REG_ESP], x64_at(host_reg[REG_ESP], -4));
     s->fl_after = (uint8_t)t->fl;
-    emit_exit(t, t->fl, false, t->next + i->imm, ret_value(t->k + 1, JIT_END_BRANCH));
+    emit_exit_direct(t, t->fl, t->next + i->imm, t->k + 1, JIT_END_BRANCH);
 }
 
 static void tr_ret(struct tr *t, const struct insn *i)
@@ -721,6 +788,12 @@ static void tr_jmp_ind(struct tr *t, const struct insn *i, bool call)
 
 #define JIT_LEAVE (1ull << 63)
 
+/* EFLAGS' arithmetic bits in the LAHF form of translated code. */
+static uint64_t lahf_form(uint32_t f)
+{
+    return (uint64_t)((f & 0xd5u) << 8) | ((f >> 11) & 1u);
+}
+
 /* Run insn i in the interpreter (EIP and insn_eip already set, registers
  * and flags stored).  Returns the materialised arithmetic flags, or
  * JIT_LEAVE when the translation must end here: the insn moved EIP off
@@ -733,7 +806,7 @@ static uint64_t jit_interp(struct cpu *c, const struct insn *i)
     i->exec(c, i);
     if (c->s.eip != next || c->engine->fetch_gen != gen)
         return JIT_LEAVE;
-    return lf_arith_flags(c);
+    return lahf_form(lf_arith_flags(c));
 }
 
 static uint64_t jit_helper_insn(struct cpu *c, const struct insn *i)
@@ -750,7 +823,7 @@ static uint64_t jit_slow_insn(struct cpu *c, const struct insn *i)
 
 static uint64_t jit_entry_flags(struct cpu *c)
 {
-    return lf_arith_flags(c);
+    return lahf_form(lf_arith_flags(c));
 }
 
 /* Call the interpreter for insn k with the guest flags in fl.  Returns
@@ -771,8 +844,7 @@ static uint32_t emit_interp_call(struct tr *t, unsigned k, enum fl_state fl, enu
     x64_op_rr(x, 8, 0x85, 1, X_RAX, X_RAX);                    /* test rax, rax */
     uint32_t to_leave = x64_jcc_rel32(x, 0x8);                 /* js: JIT_LEAVE */
     if (fl_after == FL_HOST) {
-        x64_push(x, X_RAX);
-        emit_popfq(t);
+        emit_sahf_from_ax(t);
     } else if (fl_after == FL_R12) {
         x64_mov_rr(x, 8, FLAGS_SAVE, X_RAX);
     }
@@ -854,23 +926,6 @@ static struct tr_info classify(const struct cpu *c, const struct insn *i)
     }
 }
 
-/* Does an instruction read guest flags in EFLAGS before any writes them
- * all?  Then they are loaded at entry.  An interpreted instruction reads
- * them from the cpu, where they still are. */
-static bool flags_needed_at_entry(const struct cpu *c, const struct block *b, unsigned cover)
-{
-    for (unsigned k = 0; k < cover; k++) {
-        struct tr_info info = classify(c, &b->insn[k]);
-        if (info.kind == K_HELPER || info.kind == K_HELPER_EXIT)
-            return false;
-        if (info.attr & F_RD)
-            return true;
-        if (info.attr & F_WA)
-            return false;
-    }
-    return false;
-}
-
 static void tr_insn(struct tr *t, const struct insn *i)
 {
     struct tr_info info = classify(t->c, i);
@@ -904,7 +959,33 @@ static bool ends_line(const struct cpu *c, const struct insn *i)
     }
 }
 
-static void emit_prologue(struct tr *t, bool load_flags)
+/* The guest flags into R12: from cpu->lf.flags when materialised (what a
+ * translation leaves), else through lf_arith_flags. */
+static void emit_load_flags(struct tr *t)
+{
+    struct x64 *x = &t->x;
+    x64_alu_mi(x, 1, 7, x64_at(CPU_REG, OFF(lf.op)), LF_NONE);       /* cmp */
+    uint32_t lazy = x64_jcc_rel32(x, 0x5);
+    x64_load(x, 4, X_RAX, x64_at(CPU_REG, OFF(lf.flags)));      /* EFLAGS bits -> LAHF form */
+    x64_mov_rr(x, 4, FLAGS_SAVE, X_RAX);
+    x64_alu_ri(x, 4, 4, FLAGS_SAVE, EFL_ARITH & 0xff);
+    x64_op_rr(x, 4, 0xc1, 1, 4, FLAGS_SAVE);                   /* shl r12d, 8 */
+    x64_byte(x, 8);
+    x64_op_rr(x, 4, 0xc1, 1, 5, X_RAX);                        /* shr eax, 11 */
+    x64_byte(x, 11);
+    x64_alu_ri(x, 4, 4, X_RAX, 1);
+    x64_op_rr(x, 4, 0x09, 1, X_RAX, FLAGS_SAVE);               /* or r12d, eax */
+    uint32_t done = x64_jmp_rel32(x);
+    patch_to(t, lazy, x64_pos(x));
+    x64_mov_rr(x, 8, X_RDI, CPU_REG);
+    emit_call(t, (const void *)jit_entry_flags);
+    x64_mov_rr(x, 8, FLAGS_SAVE, X_RAX);
+    patch_to(t, done, x64_pos(x));
+}
+
+/* Entry from C: the body starts with guest registers in host registers
+ * and the guest flags in R12, as a linked jump leaves them too. */
+static void emit_prologue(struct tr *t)
 {
     struct x64 *x = &t->x;
     static const uint8_t saved[] = { X_RBX, X_RBP, X_R12, X_R13, X_R14, X_R15 };
@@ -912,13 +993,8 @@ static void emit_prologue(struct tr *t, bool load_flags)
         x64_push(x, saved[k]);
     x64_lea(x, 8, X_RSP, x64_at(X_RSP, -8));                  /* 16-byte aligned calls */
     x64_mov_rr(x, 8, CPU_REG, X_RDI);
-    if (load_flags) {
-        emit_call(t, (const void *)jit_entry_flags);          /* rdi is the cpu */
-        x64_mov_rr(x, 8, FLAGS_SAVE, X_RAX);
-        t->fl = FL_R12;
-    } else {
-        t->fl = FL_MEM;
-    }
+    emit_load_flags(t);
+    t->fl = FL_R12;
     emit_reload_regs(t);
 }
 
@@ -942,8 +1018,7 @@ static void emit_stubs(struct tr *t)
                 patch_to(t, s->fix[j], here);
         switch (s->kind) {
         case STUB_EXIT:
-            emit_exit(t, (enum fl_state)s->fl_at, false, s->target,
-                      ret_value(s->k + 1u, JIT_END_BRANCH));
+            emit_exit_direct(t, (enum fl_state)s->fl_at, s->target, s->k + 1u, JIT_END_BRANCH);
             break;
         case STUB_LEAVE:
             emit_leave(t, s->k);
@@ -959,6 +1034,39 @@ static void emit_stubs(struct tr *t)
         }
         }
     }
+}
+
+#define SE_OFF(field) ((int32_t)offsetof(struct soft_engine, field))
+
+/* Where linked jumps from other translations come in (registers in host
+ * registers, flags in R12, their insns counted): what the run loop checks
+ * between two blocks that chain - the guest-time deadline (this block
+ * must fit before it) and a kick - and what this translation assumes of
+ * the segments; then the fault bookkeeping (the running block) and the
+ * body.  When anything is not so, back to the run loop at this block. */
+static void emit_chain_entry(struct tr *t)
+{
+    struct x64 *x = &t->x;
+    struct stub bail = { .kind = STUB_EXIT };
+    t->chain = x64_pos(x);
+    x64_load(x, 8, X_R11, x64_at(CPU_REG, OFF(stats.instructions)));
+    x64_alu_ri(x, 8, 0, X_R11, (int32_t)t->cover);
+    x64_op_rm(x, 8, 0x3b, 1, X_R11, x64_at(CPU_REG, SE_OFF(vt.deadline_insns)));
+    bail.fix[0] = x64_jcc_rel32(x, 0x7);                        /* ja */
+    x64_alu_mi(x, 1, 7, x64_at(CPU_REG, OFF(kick)), 0);
+    bail.fix[1] = x64_jcc_rel32(x, 0x5);                        /* jne */
+    uint8_t need = (uint8_t)(t->need | JIT_FLAT_CS4G);
+    x64_op_rm(x, 4, 0x0fb6, 2, X_R11, x64_at(CPU_REG, OFF(jit_flat)));
+    x64_alu_ri(x, 4, 4, X_R11, need);
+    x64_alu_ri(x, 4, 7, X_R11, need);
+    bail.fix[2] = x64_jcc_rel32(x, 0x5);
+    x64_store_imm32(x, 4, x64_at(CPU_REG, SE_OFF(running_eip)), t->insn_eip[0]);
+    emit_mov_imm64(t, X_R11, (uint64_t)(uintptr_t)t->b);
+    x64_store(x, 8, x64_at(CPU_REG, SE_OFF(running)), X_R11);
+    patch_to(t, x64_jmp_rel32(x), t->body);
+    for (unsigned j = 0; j < 3; j++)
+        patch_to(t, bail.fix[j], x64_pos(x));
+    emit_exit(t, FL_R12, false, t->insn_eip[0], ret_value(0, JIT_END_UNLINKED));
 }
 
 /* Translate into the free space of tc; false if it does not fit or some
@@ -978,7 +1086,8 @@ static bool translate_into(struct tr *t, struct tcache *tc, struct cpu *c, struc
         if (k < cover)
             eip += b->insn[k].len;
     }
-    emit_prologue(t, flags_needed_at_entry(c, b, cover));
+    emit_prologue(t);
+    t->body = x64_pos(&t->x);
     unsigned k = 0;
     for (; k < cover && !t->failed; k++) {
         t->k = k;
@@ -995,10 +1104,12 @@ static bool translate_into(struct tr *t, struct tcache *tc, struct cpu *c, struc
     for (unsigned j = k; j <= cover; j++)
         t->start[j] = x64_pos(&t->x);
     if (k == cover && !ends_line(c, &b->insn[cover - 1]))
-        emit_exit(t, t->fl, false, t->insn_eip[cover], ret_value(cover, JIT_END_FELL));
+        emit_exit_direct(t, t->fl, t->insn_eip[cover], cover, JIT_END_FELL);
     else if (k < cover && classify(c, &b->insn[k - 1]).kind != K_HELPER_EXIT)
         t->failed = true;           /* an insn after a jump: not a block shape we make */
     emit_stubs(t);
+    if (b->chains)
+        emit_chain_entry(t);
     uint32_t epi = x64_pos(&t->x);
     emit_epilogue(t);
     for (unsigned n = 0; n < t->nepi; n++)
@@ -1006,29 +1117,104 @@ static bool translate_into(struct tr *t, struct tcache *tc, struct cpu *c, struc
     return !t->failed && !t->x.overflow;
 }
 
+/* The cache was flushed: b's translation and links are gone with it
+ * (nothing to undo in code that no longer exists). */
+static void forget_translation(struct block *b)
+{
+    b->jit = NULL;
+    b->jit_chain = NULL;
+    b->jit_in = NULL;
+    memset(b->jit_out, 0, sizeof(b->jit_out));
+    memset(b->jit_slot_rw, 0, sizeof(b->jit_slot_rw));
+}
+
+static void flush_cache(struct tcache *tc, struct cpu *c)
+{
+    tcache_flush(tc);
+    dcache_for_each_block(c->engine->dcache, forget_translation);
+}
+
+static void keep_translation(struct tcache *tc, struct block *b, const struct tr *t)
+{
+    uint8_t *rw = tcache_free_rw(tc);
+    const uint8_t *rx = tcache_exec_addr(tc, rw);
+    b->jit = (uint32_t (*)(struct cpu *))(uintptr_t)rx;
+    b->jit_chain = b->chains ? rx + t->chain : NULL;
+    b->jit_gen = tc->gen;
+    b->jit_need = (uint8_t)(t->need | JIT_FLAT_CS4G);
+    b->jit_cover = (uint16_t)t->cover;
+    b->jit_eip = t->insn_eip[0];
+    for (unsigned s = 0; s < JIT_SLOTS; s++) {
+        b->jit_slot_rw[s] = s < t->nslots ? rw + t->slot_site[s] : NULL;
+        if (s < t->nslots) {
+            memcpy(&b->jit_slot_rel[s], rw + t->slot_site[s], 4);
+            b->jit_slot_eip[s] = t->slot_eip[s];
+        }
+    }
+    tcache_commit(tc, x64_pos(&t->x));
+}
+
 bool translate_block(struct tcache *tc, struct cpu *c, struct block *b)
 {
     unsigned cover = b->n - (b->chains ? 0u : 1u);
-    if (!b->code32 || !c->code32 || cover == 0 || !(c->jit_flat & JIT_FLAT_CS4G)) {
+    if (!b->code32 || !c->code32 || cover == 0 || !(c->jit_flat & JIT_FLAT_CS4G) ||
+        (uint64_t)c->s.eip + b->bytes > 0x100000000ull) {
         b->jit_failed = true;
         return false;
     }
+    if (b->jit && b->jit_gen == tc->gen)
+        translate_unlink(b);          /* made again (for another EIP or segment state) */
     struct tr t;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (translate_into(&t, tc, c, b, cover)) {
-            uint8_t *rw = tcache_free_rw(tc);
-            b->jit = (uint32_t (*)(struct cpu *))(uintptr_t)tcache_exec_addr(tc, rw);
-            b->jit_gen = tc->gen;
-            b->jit_need = (uint8_t)(t.need | JIT_FLAT_CS4G);
-            b->jit_cover = (uint16_t)cover;
-            b->jit_eip = c->s.eip;
-            tcache_commit(tc, x64_pos(&t.x));
+            keep_translation(tc, b, &t);
             return true;
         }
         if (!t.x.overflow)
             break;
-        tcache_flush(tc);
+        flush_cache(tc, c);
     }
+    b->jit = NULL;
     b->jit_failed = true;
     return false;
+}
+
+/* ---- links ---- */
+
+static void link_drop(struct jit_link *l)
+{
+    memcpy(l->site_rw, &l->unlinked_rel, 4);
+    *l->in_prev = l->in_next;
+    if (l->in_next)
+        l->in_next->in_prev = l->in_prev;
+    l->to = NULL;
+}
+
+void translate_link(struct tcache *tc, struct block *from, unsigned slot, struct block *to)
+{
+    struct jit_link *l = &from->jit_out[slot];
+    if (l->to == to)
+        return;
+    if (l->to)
+        link_drop(l);
+    uint8_t *site = from->jit_slot_rw[slot];
+    int32_t rel = (int32_t)(to->jit_chain - (tcache_exec_addr(tc, site) + 4));
+    l->to = to;
+    l->site_rw = site;
+    l->unlinked_rel = from->jit_slot_rel[slot];
+    l->in_next = to->jit_in;
+    l->in_prev = &to->jit_in;
+    if (to->jit_in)
+        to->jit_in->in_prev = &l->in_next;
+    to->jit_in = l;
+    memcpy(site, &rel, 4);
+}
+
+void translate_unlink(struct block *b)
+{
+    for (unsigned s = 0; s < JIT_SLOTS; s++)
+        if (b->jit_out[s].to)
+            link_drop(&b->jit_out[s]);
+    while (b->jit_in)
+        link_drop(b->jit_in);
 }

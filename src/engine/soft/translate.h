@@ -31,11 +31,24 @@ enum jit_end {
     JIT_END_BRANCH,        /* a direct jump, call or taken Jcc */
     JIT_END_INDIRECT,      /* RET, an indirect JMP or CALL */
     JIT_END_HELPER,        /* an interpreted insn left the line, changed code or segments */
+    JIT_END_UNLINKED,      /* a linked jump arrived but the run loop must see the boundary */
     JIT_END_COUNT
 };
+
+/* Bits 19-21: a direct exit that may be linked, slot + 1 (0: none). */
+#define JIT_SLOT_SHIFT  19
 
 /* Translate block b (decoded for the current CPU mode) into tc.  false:
  * it cannot be translated (b->jit_failed is set). */
 bool translate_block(struct tcache *tc, struct cpu *c, struct block *b);
+
+/* Patch direct exit `slot` of from's translation to jump straight into
+ * to's (both of tc's generation; to chains and was made for the EIP the
+ * slot leaves for).  Linked code checks the guest-time deadline, a kick
+ * and to's segment assumptions itself before it goes on. */
+void translate_link(struct tcache *tc, struct block *from, unsigned slot, struct block *to);
+/* b is going away (or being translated again): every jump linked into or
+ * out of its translation goes back to its unlinked target. */
+void translate_unlink(struct block *b);
 
 #endif
