@@ -623,6 +623,18 @@ static inline enum exit_reason run_translated(struct soft_engine *se, const stru
     return exec_checked(se, &b->insn[b->n - 1]);
 }
 
+const uint8_t *soft_engine_jit_chain_for(struct cpu *c, uint32_t eip)
+{
+    struct soft_engine *se = c->engine;
+    uint32_t lin = c->s.seg[SEG_CS].base + eip;
+    const struct block_entry *be = block_slot(se, lin);
+    const struct block *b = be->b;
+    if (be->key != block_key(se, lin) || !b || !b->jit_chain || b->jit_gen != se->tc.gen ||
+        b->jit_eip != eip)
+        return NULL;
+    return b->jit_chain;
+}
+
 /* The translation of `from` left by direct exit slot (+1) and `to` runs
  * next: link the two so the next time the jump goes straight there. */
 static void jit_link(struct soft_engine *se, struct block *from, unsigned slot, struct block *to)

@@ -201,6 +201,9 @@ struct soft_engine {
     unsigned jit_threshold;
     struct tcache tc;
 };
+/* For translated code leaving by an indirect jump to eip: the chain
+ * entry of the translation to go on with, or NULL (back to the loop). */
+const uint8_t *soft_engine_jit_chain_for(struct cpu *c, uint32_t eip);
 void soft_engine_shutdown(struct cpu *c, uint8_t vector, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 struct dcache *soft_engine_dcache(struct cpu *c);

@@ -408,6 +408,38 @@ static uint32_t ret_value(unsigned done, enum jit_end end)
     return (uint32_t)done | (uint32_t)end << JIT_END_SHIFT;
 }
 
+/* Leave for the EIP in r10 (RET, indirect JMP and CALL) after `done`
+ * insns: the block table is asked for a translation there to go on with
+ * (its chain entry does the run loop's checks), else back to the loop. */
+static void emit_exit_indirect(struct tr *t, enum fl_state fl, unsigned done)
+{
+    struct x64 *x = &t->x;
+    if (fl == FL_MEM) {
+        emit_exit(t, fl, true, 0, ret_value(done, JIT_END_INDIRECT));
+        return;
+    }
+    if (fl == FL_HOST)
+        emit_save_host_flags(t);
+    emit_spill_regs(t);
+    x64_store(x, 4, x64_at(CPU_REG, OFF(s.eip)), X_R10);
+    x64_alu_mi(x, 8, 0, x64_at(CPU_REG, OFF(stats.instructions)), (int32_t)done);
+    x64_alu_mi(x, 8, 0, x64_at(CPU_REG, OFF(stats.jit_insns)), (int32_t)done);
+    x64_mov_rr(x, 8, X_RDI, CPU_REG);
+    x64_mov_rr(x, 4, X_RSI, X_R10);
+    emit_call(t, (const void *)soft_engine_jit_chain_for);
+    x64_op_rr(x, 8, 0x85, 1, X_RAX, X_RAX);                    /* test rax, rax */
+    uint32_t miss = x64_jcc_rel32(x, 0x4);                     /* jz */
+    x64_mov_rr(x, 8, X_R11, X_RAX);
+    emit_reload_regs(t);
+    x64_jmp_reg(x, X_R11);
+    patch_to(t, miss, x64_pos(x));
+    x64_alu_mi(x, 8, 5, x64_at(CPU_REG, OFF(stats.instructions)), (int32_t)done);
+    x64_alu_mi(x, 8, 5, x64_at(CPU_REG, OFF(stats.jit_insns)), (int32_t)done);
+    emit_flags_spill(t, FL_R12);
+    x64_mov_imm32(x, X_RAX, ret_value(done, JIT_END_INDIRECT));
+    jmp_epilogue(t);
+}
+
 /* Leave for a known EIP after `done` insns.  In a block that chains the
  * exit is a slot translate_link can point at another translation: the
  * count is added here, the flags go to R12 (where a translation's body
@@ -763,7 +795,7 @@ static void tr_ret(struct tr *t, const struct insn *i)
     int32_t pop = 4 + (i->opcode == 0xc2 ? (int32_t)(i->imm & 0xffff) : 0);
     x64_lea(&t->x, 4, host_reg[REG_ESP], x64_at(host_reg[REG_ESP], pop));
     s->fl_after = (uint8_t)t->fl;
-    emit_exit(t, t->fl, true, 0, ret_value(t->k + 1, JIT_END_INDIRECT));
+    emit_exit_indirect(t, t->fl, t->k + 1);
 }
 
 static void tr_jmp_ind(struct tr *t, const struct insn *i, bool call)
@@ -781,7 +813,7 @@ static void tr_jmp_ind(struct tr *t, const struct insn *i, bool call)
         s->fl_after = (uint8_t)t->fl;
         x64_mov_rr(&t->x, 4, X_R10, host_reg[i->rm & 7]);    /* r10 was the glue's; rm is not ESP */
     }
-    emit_exit(t, t->fl, true, 0, ret_value(t->k + 1, JIT_END_INDIRECT));
+    emit_exit_indirect(t, t->fl, t->k + 1);
 }
 
 /* ---- the interpreter from translated code ---- */
