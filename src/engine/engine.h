@@ -284,6 +284,7 @@ struct engine_config {
     /* Soft CPU: a block is translated to host code after it ran this many
      * times; 0 runs the interpreter alone. */
     unsigned jit_threshold;
+    size_t jit_cache_size;       /* bytes of translated code before a flush; 0: default */
 };
 
 /* ---- guest time ----------------------------------------------------------

@@ -194,6 +194,7 @@ static int create_engine(struct machine *m, const struct cpu_state *st, char *er
         .trace_insn_limit = m->opts->trace_insn_limit,
         .trace_stream = stderr,
         .jit_threshold = m->opts->jit_threshold,
+        .jit_cache_size = m->opts->jit_cache_size,
     };
     m->engine = m->engine_ops->create(&cfg, err, errlen);
     if (!m->engine)

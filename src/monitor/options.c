@@ -64,17 +64,20 @@ static int fail(char *err, size_t errlen, const char *fmt, const char *what, con
     return -1;
 }
 
-int parse_mem_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
+/* A size: a number with an optional K, M or G suffix (optionally followed
+ * by B or iB; powers of 1024); a plain number means MiB.  `what` names it
+ * in the error. */
+static int parse_size(const char *s, const char *what, uint64_t *bytes, char *err, size_t errlen)
 {
-    const char *p = s;
-    if (!isdigit((unsigned char)*p))
-        return fail(err, errlen, "invalid memory size '%s': %s", s,
-                    "expected a number with an optional K, M or G suffix");
+    char fmt[64];
+    snprintf(fmt, sizeof(fmt), "invalid %s '%%s': %%s", what);
+    if (!isdigit((unsigned char)*s))
+        return fail(err, errlen, fmt, s, "expected a number with an optional K, M or G suffix");
     errno = 0;
     char *end;
-    unsigned long long n = strtoull(p, &end, 10);
+    unsigned long long n = strtoull(s, &end, 10);
     if (errno == ERANGE)
-        return fail(err, errlen, "invalid memory size '%s': %s", s, "number too large");
+        return fail(err, errlen, fmt, s, "number too large");
     unsigned shift = 20;  /* plain number: MiB */
     if (*end) {
         switch (toupper((unsigned char)*end)) {
@@ -82,23 +85,39 @@ int parse_mem_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
         case 'M': shift = 20; break;
         case 'G': shift = 30; break;
         default:
-            return fail(err, errlen, "invalid memory size '%s': %s", s,
-                        "unknown suffix (use K, M or G)");
+            return fail(err, errlen, fmt, s, "unknown suffix (use K, M or G)");
         }
         end++;
         if (strcasecmp(end, "") && strcasecmp(end, "B") && strcasecmp(end, "iB"))
-            return fail(err, errlen, "invalid memory size '%s': %s", s,
-                        "unknown suffix (use K, M or G)");
+            return fail(err, errlen, fmt, s, "unknown suffix (use K, M or G)");
     }
     if (n > (UINT64_MAX >> shift))
-        return fail(err, errlen, "invalid memory size '%s': %s", s, "number too large");
-    uint64_t v = (uint64_t)n << shift;
+        return fail(err, errlen, fmt, s, "number too large");
+    *bytes = (uint64_t)n << shift;
+    return 0;
+}
+
+int parse_mem_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
+{
+    uint64_t v;
+    if (parse_size(s, "memory size", &v, err, errlen))
+        return -1;
     if (v < PC_RAM_MIN || v > PC_RAM_MAX)
-        return fail(err, errlen, "invalid memory size '%s': %s", s,
-                    "must be between 16M and 3G");
+        return fail(err, errlen, "invalid memory size '%s': %s", s, "must be between 16M and 3G");
     if (v & 0xfff)
-        return fail(err, errlen, "invalid memory size '%s': %s", s,
-                    "must be a multiple of 4K");
+        return fail(err, errlen, "invalid memory size '%s': %s", s, "must be a multiple of 4K");
+    *bytes = v;
+    return 0;
+}
+
+/* --jit-cache: the translated-code cache's size. */
+static int parse_jit_cache(const char *s, uint64_t *bytes, char *err, size_t errlen)
+{
+    uint64_t v;
+    if (parse_size(s, "--jit-cache size", &v, err, errlen))
+        return -1;
+    if (v < JIT_CACHE_MIN || v > JIT_CACHE_MAX)
+        return fail(err, errlen, "invalid --jit-cache size '%s': %s", s, "must be between 1M and 1G");
     *bytes = v;
     return 0;
 }
@@ -184,7 +203,7 @@ int parse_trace_list(const char *s, unsigned *trace, uint64_t *insn_limit,
 }
 
 /* The options that take a value, and where it goes. */
-enum opt_id { OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEMORY, OPT_TRACE, OPT_IPS, OPT_ENGINE,
+enum opt_id { OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEMORY, OPT_TRACE, OPT_IPS, OPT_ENGINE, OPT_JIT_CACHE,
               OPT_DEBUG_EXIT, OPT_STATS, OPT_HELP };
 
 struct opt_def {
@@ -203,6 +222,7 @@ static const struct opt_def run_opts[] = {
     { "trace", 0, true, OPT_TRACE },
     { "ips", 0, true, OPT_IPS },
     { "engine", 0, true, OPT_ENGINE },
+    { "jit-cache", 0, true, OPT_JIT_CACHE },
     { "debug-exit", 0, false, OPT_DEBUG_EXIT },
     { "stats", 0, false, OPT_STATS },
     { "help", 'h', false, OPT_HELP },
@@ -262,6 +282,7 @@ static int apply_option(const struct opt_def *d, const char *value, struct morph
         return parse_trace_list(value, &o->trace, &o->trace_insn_limit, err, errlen);
     case OPT_IPS: return parse_ips(value, &o->ips, err, errlen);
     case OPT_ENGINE: return parse_engine(value, &o->jit_threshold, err, errlen);
+    case OPT_JIT_CACHE: return parse_jit_cache(value, &o->jit_cache_size, err, errlen);
     case OPT_DEBUG_EXIT: o->debug_exit = true; break;
     case OPT_STATS: o->stats = true; break;
     case OPT_HELP: return 1;
@@ -276,6 +297,7 @@ static void options_defaults(struct morph_options *o)
     o->trace_insn_limit = DEFAULT_TRACE_INSNS;
     o->ips = IPS_DEFAULT;
     o->jit_threshold = JIT_THRESHOLD_DEFAULT;
+    o->jit_cache_size = JIT_CACHE_DEFAULT;
 }
 
 /* Splits argv[*i] into an option and its value.  Returns the option or

@@ -33,10 +33,14 @@ struct morph_options {
     uint64_t trace_insn_limit;
     uint64_t ips;              /* guest instructions per second of guest time */
     unsigned jit_threshold;    /* --engine: 0 = interpreter alone */
+    uint64_t jit_cache_size;   /* --jit-cache, bytes */
 };
 
 /* --engine jit: a block is translated after it ran this many times. */
 #define JIT_THRESHOLD_DEFAULT 50u
+#define JIT_CACHE_DEFAULT (32ull << 20)
+#define JIT_CACHE_MIN (1ull << 20)
+#define JIT_CACHE_MAX (1ull << 30)
 
 enum options_result {
     OPTIONS_RUN,          /* options filled: run the machine */

@@ -982,7 +982,8 @@ static struct engine *soft_create(const struct engine_config *cfg, char *err, si
         return NULL;
     }
     if (cfg->jit_threshold) {
-        if (tcache_init(&se->tc, TCACHE_DEFAULT_SIZE, err, errlen) != 0) {
+        if (tcache_init(&se->tc, cfg->jit_cache_size ? cfg->jit_cache_size : TCACHE_DEFAULT_SIZE,
+                        err, errlen) != 0) {
             soft_destroy((struct engine *)se);
             return NULL;
         }
