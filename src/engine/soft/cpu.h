@@ -113,6 +113,9 @@ struct tlb_entry {
      * writes through host_base after checking the code blocks it hits. */
     bool code_writable;
     uint8_t *host_base;       /* NULL for MMIO pages (then tags are invalid) */
+    /* host_base minus the linear page: translated code adds it to a linear
+     * address (a 32-byte entry makes its index one shift and mask). */
+    uintptr_t host_addend;
 };
 
 struct tlb {

@@ -186,6 +186,7 @@ uint32_t mmu_translate(struct cpu *c, uint32_t lin, bool write, bool user)
     e->phys = phys;
     e->global = global;
     e->host_base = host;
+    e->host_addend = (uintptr_t)host - (lin & ~0xfffu);
     e->code_writable = false;
     if (host) {
         e->read_tag = page;

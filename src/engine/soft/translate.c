@@ -29,12 +29,14 @@
 #include "engine/soft/tcache.h"
 #include "engine/soft/x64.h"
 
-_Static_assert(sizeof(struct tlb_entry) == 24, "the TLB index scaling assumes 24-byte entries");
+_Static_assert(sizeof(struct tlb_entry) == 32, "the TLB index is (lin >> 7) & 0x1fe0");
+_Static_assert(TLB_SIZE == 256, "the TLB index is (lin >> 7) & 0x1fe0");
 
 /* Guest register -> host register. */
 static const uint8_t host_reg[8] = { X_RAX, X_RCX, X_RDX, X_RBX, X_R14, X_RBP, X_RSI, X_RDI };
 #define CPU_REG X_R15
 #define FLAGS_SAVE X_R12
+#define TLB_REG X_R13          /* cpu->tlb_now: CPL cannot change inside translated code */
 
 #define OFF(field) ((int32_t)offsetof(struct cpu, field))
 
@@ -500,20 +502,20 @@ static void emit_access(struct tr *t, struct stub *s, unsigned seg, unsigned siz
         x64_op_rm(x, 4, 0x03, 1, X_R8, x64_at(CPU_REG, OFF(s.seg[seg].base)));
     }
     x64_mov_rr(x, 4, X_R9, X_R8);
-    x64_op_rr(x, 4, 0xc1, 1, 5, X_R9);                         /* shr r9d, 12 */
-    x64_byte(x, 12);
-    x64_op_rr(x, 4, 0x0fb6, 2, X_R9, X_R9);                    /* movzx r9d, r9b */
-    x64_lea(x, 8, X_R9, (struct x64_mem){ X_R9, X_R9, 1, 0 }); /* *3 */
-    x64_load(x, 8, X_R10, x64_at(CPU_REG, OFF(tlb_now)));
-    x64_lea(x, 8, X_R9, (struct x64_mem){ X_R10, X_R9, 3, 0 });/* the entry */
-    x64_lea(x, 4, X_R10, x64_at(X_R8, (int32_t)size - 1));
+    x64_op_rr(x, 4, 0xc1, 1, 5, X_R9);                         /* shr r9d, 7 */
+    x64_byte(x, 7);
+    x64_alu_ri(x, 4, 4, X_R9, (TLB_SIZE - 1) << 5);            /* the entry's offset */
+    x64_op_rr(x, 8, 0x01, 1, TLB_REG, X_R9);                   /* add r9, r13 */
+    if (size == 1)
+        x64_mov_rr(x, 4, X_R10, X_R8);
+    else
+        x64_lea(x, 4, X_R10, x64_at(X_R8, (int32_t)size - 1));
     x64_alu_ri(x, 4, 4, X_R10, (int32_t)0xfffff000u);         /* page of the last byte */
     int32_t tag = write ? (int32_t)offsetof(struct tlb_entry, write_tag)
                         : (int32_t)offsetof(struct tlb_entry, read_tag);
     x64_op_rm(x, 4, 0x3b, 1, X_R10, x64_at(X_R9, tag));
     stub_jump(t, s, 0x5);                                      /* jne: miss or crossing */
-    x64_alu_ri(x, 4, 4, X_R8, 0xfff);
-    x64_op_rm(x, 8, 0x03, 1, X_R8, x64_at(X_R9, (int32_t)offsetof(struct tlb_entry, host_base)));
+    x64_op_rm(x, 8, 0x03, 1, X_R8, x64_at(X_R9, (int32_t)offsetof(struct tlb_entry, host_addend)));
 }
 
 /* Stack access at ESP + delta: r8 = host pointer. */
@@ -1025,6 +1027,7 @@ static void emit_prologue(struct tr *t)
         x64_push(x, saved[k]);
     x64_lea(x, 8, X_RSP, x64_at(X_RSP, -8));                  /* 16-byte aligned calls */
     x64_mov_rr(x, 8, CPU_REG, X_RDI);
+    x64_load(x, 8, TLB_REG, x64_at(CPU_REG, OFF(tlb_now)));
     emit_load_flags(t);
     t->fl = FL_R12;
     emit_reload_regs(t);

@@ -44,7 +44,7 @@ static void prefix_opcode(struct x64 *x, unsigned size, uint32_t op, unsigned le
     if (size == 2)
         x64_byte(x, 0x66);
     unsigned rex = (size == 8 ? 8u : 0u) | ((reg & 8) ? 4u : 0u) |
-                   ((index != X_NONE && (index & 8)) ? 2u : 0u) |
+                   ((index < 16 && (index & 8)) ? 2u : 0u) |
                    ((base != X_NONE && (base & 8)) ? 1u : 0u);
     bool byte_low = size == 1 && ((reg >= 4 && reg < 8) || (base >= 4 && base < 8 && index == 0xfe));
     if (rex || byte_low)
