@@ -37,6 +37,7 @@ static const uint8_t host_reg[8] = { X_RAX, X_RCX, X_RDX, X_RBX, X_R14, X_RBP, X
 #define CPU_REG X_R15
 #define FLAGS_SAVE X_R12
 #define TLB_REG X_R13          /* cpu->tlb_now: CPL cannot change inside translated code */
+#define GROUP_REG X_R11        /* host addend of the open access group (plan_groups) */
 
 #define OFF(field) ((int32_t)offsetof(struct cpu, field))
 
@@ -222,6 +223,7 @@ struct stub {
     uint16_t k;                    /* instruction index */
     uint32_t fix[3];               /* rel32 fields jumping here (0: unused) */
     uint32_t target;               /* STUB_EXIT: the EIP to leave with */
+    bool leave;                    /* STUB_INTERP: leave after the insn instead of resuming */
 };
 
 #define MAX_STUBS (2 * BLOCK_MAX_INSNS + 4)
@@ -238,6 +240,16 @@ struct tr {
     uint32_t insn_eip[BLOCK_MAX_INSNS + 1]; /* EIP of each insn; [cover]: after the last */
     struct stub stubs[MAX_STUBS];
     unsigned nstubs;
+    /* Access groups (plan_groups): grp_of[k] is the group insn k's memory
+     * operand belongs to, or -1. */
+    int8_t grp_of[BLOCK_MAX_INSNS];
+    struct access_group {
+        uint8_t base, seg;          /* guest base register, segment (flat) */
+        uint8_t first, last, members;
+        bool write;
+        int32_t lo, hi;             /* displacements of the first and last byte touched */
+    } grps[BLOCK_MAX_INSNS];
+    unsigned ngrps;
     uint32_t body;                 /* code offset where the first insn starts */
     uint32_t chain;                /* code offset of the linked-jump entry */
     uint32_t slot_site[JIT_SLOTS]; /* rel32 field of each linkable exit */
@@ -363,10 +375,10 @@ static void emit_flags_spill(struct tr *t, enum fl_state fl)
 /* Guest flags in EFLAGS -> R12, with guest EAX live in RAX. */
 static void emit_save_host_flags(struct tr *t)
 {
-    x64_mov_rr(&t->x, 8, X_R11, X_RAX);
+    x64_mov_rr(&t->x, 8, X_R9, X_RAX);
     emit_lahf_seto(t);
     x64_mov_rr(&t->x, 4, FLAGS_SAVE, X_RAX);
-    x64_mov_rr(&t->x, 8, X_RAX, X_R11);
+    x64_mov_rr(&t->x, 8, X_RAX, X_R9);
 }
 
 /* Before glue that clobbers EFLAGS: keep the guest's in R12. */
@@ -382,10 +394,10 @@ static void flags_protect(struct tr *t)
 static void flags_to_host(struct tr *t)
 {
     if (t->fl == FL_R12) {
-        x64_mov_rr(&t->x, 8, X_R11, X_RAX);
+        x64_mov_rr(&t->x, 8, X_R9, X_RAX);
         x64_mov_rr(&t->x, 4, X_RAX, FLAGS_SAVE);
         emit_sahf_from_ax(t);
-        x64_mov_rr(&t->x, 8, X_RAX, X_R11);
+        x64_mov_rr(&t->x, 8, X_RAX, X_R9);
         t->fl = FL_HOST;
     } else if (t->fl == FL_MEM) {
         t->failed = true;       /* the body starts with them in R12: cannot happen */
@@ -528,7 +540,7 @@ static void emit_stack_access(struct tr *t, struct stub *s, int32_t delta, unsig
 
 /* The guest instruction re-encoded: ModRM.reg and a register r/m mapped
  * to host registers, a memory r/m replaced by [r8]. */
-static void emit_modrm_op(struct tr *t, const struct insn *i, uint16_t attr)
+static void emit_modrm_op(struct tr *t, const struct insn *i, uint16_t attr, bool group)
 {
     struct x64 *x = &t->x;
     bool mem = i->mod != 3;
@@ -539,10 +551,10 @@ static void emit_modrm_op(struct tr *t, const struct insn *i, uint16_t attr)
     if (regop && !byte_reg)
         hreg = host_reg[i->reg & 7];
     if (mem)
-        hrm = X_R8;
+        hrm = group ? host_reg[i->base] : X_R8;
     else if (!byte_rm)
         hrm = host_reg[i->rm & 7];
-    rex = ((hreg & 8) ? 4u : 0u) | ((hrm & 8) ? 1u : 0u);
+    rex = ((hreg & 8) ? 4u : 0u) | ((hrm & 8) ? 1u : 0u) | (group ? 2u : 0u);
     /* With a REX prefix, byte registers 4-7 would be SPL-DIL, not AH-BH. */
     if (rex && ((regop && byte_reg && (i->reg & 7) >= 4) || (!mem && byte_rm && (i->rm & 7) >= 4))) {
         t->failed = true;
@@ -555,7 +567,14 @@ static void emit_modrm_op(struct tr *t, const struct insn *i, uint16_t attr)
     if (i->opcode >= 0x100)
         x64_byte(x, 0x0f);
     x64_byte(x, (uint8_t)i->opcode);
-    x64_byte(x, (uint8_t)((mem ? 0 : 0xc0) | ((hreg & 7) << 3) | (hrm & 7)));
+    if (group) {
+        /* [base + r11 + disp32]: r11 is the group's host addend */
+        x64_byte(x, (uint8_t)(0x84 | ((hreg & 7) << 3)));
+        x64_byte(x, (uint8_t)(((GROUP_REG & 7) << 3) | (hrm & 7)));
+        x64_u32(x, (uint32_t)i->disp);
+    } else {
+        x64_byte(x, (uint8_t)((mem ? 0 : 0xc0) | ((hreg & 7) << 3) | (hrm & 7)));
+    }
     unsigned w = imm_width(i);
     if (w == 1)
         x64_byte(x, (uint8_t)i->imm);
@@ -576,9 +595,12 @@ static unsigned access_size(const struct insn *i, uint16_t attr)
 
 /* ---- instructions ---- */
 
+static void emit_group_check(struct tr *t, const struct insn *i);
+
 static void tr_modrm(struct tr *t, const struct insn *i, struct tr_info info)
 {
-    if (i->mod != 3) {
+    bool group = i->mod != 3 && t->grp_of[t->k] >= 0;
+    if (i->mod != 3 && !group) {
         if (i->adsize != 4) {
             t->failed = true;
             return;
@@ -588,15 +610,17 @@ static void tr_modrm(struct tr *t, const struct insn *i, struct tr_info info)
         emit_access(t, s, i->seg, access_size(i, info.attr), (info.attr & A_W) != 0);
         if (info.attr & F_RD)
             flags_to_host(t);
-        emit_modrm_op(t, i, info.attr);
+        emit_modrm_op(t, i, info.attr, false);
         if (info.attr & F_WA)
             t->fl = FL_HOST;
         s->fl_after = (uint8_t)t->fl;
         return;
     }
+    if (group && t->grps[t->grp_of[t->k]].first == t->k)
+        emit_group_check(t, i);
     if (info.attr & F_RD)
         flags_to_host(t);
-    emit_modrm_op(t, i, info.attr);
+    emit_modrm_op(t, i, info.attr, group);
     if (info.attr & F_WA)
         t->fl = FL_HOST;
 }
@@ -960,6 +984,127 @@ static struct tr_info classify(const struct cpu *c, const struct insn *i)
     }
 }
 
+static bool ends_line(const struct cpu *c, const struct insn *i);
+
+/* Guest registers insn i may write (a superset; bit r = register r). */
+static uint8_t regs_written(const struct insn *i, struct tr_info info)
+{
+    const uint8_t all = 0xff, eax = 1u << REG_EAX, edx = 1u << REG_EDX, esp = 1u << REG_ESP;
+    /* byte registers 4-7 are AH-BH: registers 0-3 */
+    #define REGBIT(r, byte) ((uint8_t)(1u << ((byte) ? ((r) & 3) : (r))))
+    switch (info.kind) {
+    case K_MODRM: {
+        uint8_t w = 0;
+        bool byte = info.attr & A_BYTE;
+        if (info.attr & A_REGOP)
+            w |= REGBIT(i->reg & 7, byte);
+        if (i->mod == 3)
+            w |= REGBIT(i->rm & 7, byte && !(info.attr & A_RM8));
+        if (i->opcode == 0xf6 || i->opcode == 0xf7 || i->opcode == 0x1b0 || i->opcode == 0x1b1)
+            w |= eax | edx;
+        return w;
+    }
+    case K_ACC_IMM: case K_COPY1: case K_MOFFS: return eax | edx;
+    case K_MOV_RIMM: return REGBIT(i->opcode & 7, i->opcode < 0xb8);
+    case K_INCDEC_R: case K_BSWAP: return REGBIT(i->opcode & 7, false);
+    case K_XCHG_AX: return eax | REGBIT(i->opcode & 7, false);
+    case K_LEA: return REGBIT(i->reg & 7, false);
+    case K_PUSH_R: case K_PUSH_I: case K_CALL: case K_RET: case K_CALL_IND: case K_JMP_IND:
+        return esp;
+    case K_POP_R: return esp | REGBIT(i->opcode & 7, false);
+    case K_LEAVE: return esp | (1u << REG_EBP);
+    case K_JCC: case K_JMP: return 0;
+    default: return all;
+    }
+    #undef REGBIT
+}
+
+/* A memory operand [base + disp] (no index) in a flat segment, made native:
+ * it may join an access group. */
+static bool group_candidate(const struct cpu *c, const struct insn *i, struct tr_info info)
+{
+    return info.kind == K_MODRM && i->mod != 3 && i->adsize == 4 && i->base != INSN_NOREG &&
+           i->index == INSN_NOREG && i->seg != SEG_CS && (c->jit_flat & (1u << i->seg));
+}
+
+/* Access groups: runs of memory operands [B + d] with the same base
+ * register B and flat segment while B is not written (and nothing runs in
+ * the interpreter).  The group's first insn checks once that every byte
+ * the group touches lies in one page the TLB maps for it (for writing if
+ * any member writes) and keeps that page's host addend in R11; each
+ * member is then one host instruction on [B + R11 + d], and leaves
+ * EFLAGS alone.  One group is open at a time; others use the inline path. */
+static void plan_groups(struct tr *t, const struct block *b, unsigned cover)
+{
+    memset(t->grp_of, -1, sizeof(t->grp_of));
+    t->ngrps = 0;
+    int open = -1;
+    for (unsigned k = 0; k < cover; k++) {
+        const struct insn *i = &b->insn[k];
+        struct tr_info info = classify(t->c, i);
+        if (group_candidate(t->c, i, info)) {
+            int32_t lo = i->disp, hi = i->disp + (int32_t)access_size(i, info.attr) - 1;
+            struct access_group *g = open >= 0 ? &t->grps[open] : NULL;
+            if (g && g->base == i->base && g->seg == i->seg) {
+                g->lo = lo < g->lo ? lo : g->lo;
+                g->hi = hi > g->hi ? hi : g->hi;
+                g->write |= (info.attr & A_W) != 0;
+                g->last = (uint8_t)k;
+                g->members++;
+                t->grp_of[k] = (int8_t)open;
+            } else if (!g && i->disp > -0x8000 && i->disp < 0x8000) {
+                open = (int)t->ngrps++;
+                t->grps[open] = (struct access_group){ i->base, i->seg, (uint8_t)k, (uint8_t)k, 1,
+                                                       (info.attr & A_W) != 0, lo, hi };
+                t->grp_of[k] = (int8_t)open;
+            }
+        }
+        bool ends = info.kind == K_HELPER || info.kind == K_HELPER_EXIT || ends_line(t->c, i);
+        if (open >= 0 && (ends || (regs_written(i, info) & (1u << t->grps[open].base))))
+            open = -1;
+    }
+    for (unsigned k = 0; k < cover; k++)
+        if (t->grp_of[k] >= 0 && t->grps[t->grp_of[k]].members < 2)
+            t->grp_of[k] = -1;
+    /* groups of one member stay in grps[] but nothing refers to them */
+    for (unsigned g = 0; g < t->ngrps; g++)
+        if (t->grps[g].members < 2)
+            t->grps[g].last = t->grps[g].first;
+}
+
+/* The group's first insn: R11 = host addend of the one page holding
+ * [B + lo, B + hi], mapped for the group's accesses; else the insn runs in
+ * the interpreter and the translation ends there. */
+static void emit_group_check(struct tr *t, const struct insn *i)
+{
+    struct x64 *x = &t->x;
+    const struct access_group *g = &t->grps[t->grp_of[t->k]];
+    struct stub *s = stub_new(t, STUB_INTERP);
+    s->leave = true;
+    flags_protect(t);
+    s->fl_at = (uint8_t)t->fl;
+    unsigned b = host_reg[g->base];
+    x64_lea(x, 8, X_R9, x64_at(b, g->lo));              /* 64-bit: no wrap hides */
+    x64_lea(x, 8, X_R10, x64_at(b, g->hi));
+    x64_op_rr(x, 8, 0x31, 1, X_R9, X_R10);              /* xor r10, r9 */
+    x64_op_rr(x, 8, 0xc1, 1, 5, X_R10);                 /* shr r10, 12 */
+    x64_byte(x, 12);
+    stub_jump(t, s, 0x5);                               /* jnz: two pages */
+    x64_mov_rr(x, 4, X_R10, X_R9);
+    x64_op_rr(x, 4, 0xc1, 1, 5, X_R10);                 /* shr r10d, 7 */
+    x64_byte(x, 7);
+    x64_alu_ri(x, 4, 4, X_R10, (TLB_SIZE - 1) << 5);
+    x64_op_rr(x, 8, 0x01, 1, TLB_REG, X_R10);           /* the TLB entry */
+    x64_alu_ri(x, 8, 4, X_R9, -4096);                   /* the page, 64-bit */
+    int32_t tag = g->write ? (int32_t)offsetof(struct tlb_entry, write_tag)
+                           : (int32_t)offsetof(struct tlb_entry, read_tag);
+    x64_load(x, 4, X_R8, x64_at(X_R10, tag));
+    x64_op_rr(x, 8, 0x39, 1, X_R8, X_R9);               /* cmp r9, r8 */
+    stub_jump(t, s, 0x5);
+    x64_load(x, 8, GROUP_REG, x64_at(X_R10, (int32_t)offsetof(struct tlb_entry, host_addend)));
+    (void)i;
+}
+
 static void tr_insn(struct tr *t, const struct insn *i)
 {
     struct tr_info info = classify(t->c, i);
@@ -1043,6 +1188,15 @@ static void emit_epilogue(struct tr *t)
     x64_ret(x);
 }
 
+/* Is an access group open from insn k to k + 1? */
+static bool group_spans(const struct tr *t, unsigned k)
+{
+    for (unsigned g = 0; g < t->ngrps; g++)
+        if (t->grps[g].first <= k && k < t->grps[g].last)
+            return true;
+    return false;
+}
+
 static void emit_stubs(struct tr *t)
 {
     for (unsigned n = 0; n < t->nstubs; n++) {
@@ -1059,10 +1213,15 @@ static void emit_stubs(struct tr *t)
             emit_leave(t, s->k);
             break;
         case STUB_INTERP: {
+            /* Resuming needs every open access group valid at k + 1: after
+             * a C call (R11 gone, the TLB maybe refilled) leave instead. */
+            bool leave = s->leave || group_spans(t, s->k);
             uint32_t to_leave = emit_interp_call(t, s->k, (enum fl_state)s->fl_at,
-                                                 (enum fl_state)s->fl_after, true);
-            uint32_t to_resume = x64_jmp_rel32(&t->x);
-            patch_to(t, to_resume, t->start[s->k + 1]);
+                                                 leave ? FL_MEM : (enum fl_state)s->fl_after, true);
+            if (!leave) {
+                uint32_t to_resume = x64_jmp_rel32(&t->x);
+                patch_to(t, to_resume, t->start[s->k + 1]);
+            }
             patch_to(t, to_leave, x64_pos(&t->x));
             emit_leave(t, s->k);
             break;
@@ -1121,6 +1280,7 @@ static bool translate_into(struct tr *t, struct tcache *tc, struct cpu *c, struc
         if (k < cover)
             eip += b->insn[k].len;
     }
+    plan_groups(t, b, cover);
     emit_prologue(t);
     t->body = x64_pos(&t->x);
     unsigned k = 0;
