@@ -71,8 +71,9 @@ enum tr_kind {
 #define A_R      0x10u   /* memory form reads */
 #define A_W      0x20u   /* memory form writes */
 #define A_NOMEM  0x40u   /* memory form is not translated */
-#define F_RD     0x100u  /* reads the arithmetic flags (or keeps some of them) */
+#define F_RD     0x100u  /* reads the arithmetic flags */
 #define F_WA     0x200u  /* writes all arithmetic flags without reading them */
+#define F_PW     0x400u  /* writes some, keeps the others (INC, rotates, counts that may be 0) */
 
 struct tr_info {
     uint8_t kind;
@@ -93,7 +94,7 @@ static const struct tr_info tr_table[512] = {
     ALU_INFO(0x18, F_RD, RW), ALU_INFO(0x20, F_WA, RW), ALU_INFO(0x28, F_WA, RW),
     ALU_INFO(0x30, F_WA, RW), ALU_INFO(0x38, F_WA, A_R),
     [0x07] = { K_HELPER_EXIT, 0 }, [0x1f] = { K_HELPER_EXIT, 0 },   /* POP ES/DS */
-    [0x40 ... 0x4f] = { K_INCDEC_R, F_RD },
+    [0x40 ... 0x4f] = { K_INCDEC_R, F_PW },
     [0x50 ... 0x57] = { K_PUSH_R, 0 }, [0x58 ... 0x5f] = { K_POP_R, 0 },
     [0x68] = { K_PUSH_I, 0 }, [0x6a] = { K_PUSH_I, 0 },
     [0x69] = { K_MODRM, A_REGOP | A_R | F_WA }, [0x6b] = { K_MODRM, A_REGOP | A_R | F_WA },
@@ -106,7 +107,7 @@ static const struct tr_info tr_table[512] = {
     [0x8d] = { K_LEA, 0 },
     [0x90] = { K_COPY1, 0 }, [0x91 ... 0x97] = { K_XCHG_AX, 0 },
     [0x98] = { K_COPY1, 0 }, [0x99] = { K_COPY1, 0 },
-    [0x9e] = { K_COPY1, F_RD }, [0x9f] = { K_COPY1, F_RD },   /* SAHF keeps OF; LAHF reads */
+    [0x9e] = { K_COPY1, F_PW }, [0x9f] = { K_COPY1, F_RD },   /* SAHF keeps OF; LAHF reads */
     [0xa0 ... 0xa3] = { K_MOFFS, 0 },
     [0xa8] = { K_ACC_IMM, F_WA }, [0xa9] = { K_ACC_IMM, F_WA },
     [0xb0 ... 0xbf] = { K_MOV_RIMM, 0 },
@@ -118,25 +119,25 @@ static const struct tr_info tr_table[512] = {
     [0xd0] = { K_MODRM, A_BYTE }, [0xd1] = { K_MODRM, 0 },
     [0xd2] = { K_MODRM, A_BYTE }, [0xd3] = { K_MODRM, 0 },
     [0xe8] = { K_CALL, 0 }, [0xe9] = { K_JMP, 0 }, [0xeb] = { K_JMP, 0 },
-    [0xf5] = { K_COPY1, F_RD }, [0xf8] = { K_COPY1, F_RD }, [0xf9] = { K_COPY1, F_RD },   /* keep the other flags */
+    [0xf5] = { K_COPY1, F_RD }, [0xf8] = { K_COPY1, F_PW }, [0xf9] = { K_COPY1, F_PW },
     [0xf6] = { K_MODRM, A_BYTE }, [0xf7] = { K_MODRM, 0 },
     [0xfe] = { K_MODRM, A_BYTE }, [0xff] = { K_MODRM, 0 },
     [0x140 ... 0x14f] = { K_MODRM, A_REGOP | A_R | F_RD },            /* CMOVcc */
     [0x180 ... 0x18f] = { K_JCC, F_RD },
     [0x190 ... 0x19f] = { K_MODRM, A_BYTE | A_W | F_RD },             /* SETcc */
     [0x1a1] = { K_HELPER_EXIT, 0 }, [0x1a9] = { K_HELPER_EXIT, 0 },   /* POP FS/GS */
-    [0x1a3] = { K_MODRM, A_REGOP | A_NOMEM | F_RD },                  /* BT r/m, r */
-    [0x1ab] = { K_MODRM, A_REGOP | A_NOMEM | F_RD },
-    [0x1b3] = { K_MODRM, A_REGOP | A_NOMEM | F_RD },
-    [0x1bb] = { K_MODRM, A_REGOP | A_NOMEM | F_RD },
-    [0x1a4] = { K_MODRM, A_REGOP | RW | F_RD }, [0x1a5] = { K_MODRM, A_REGOP | RW | F_RD },
-    [0x1ac] = { K_MODRM, A_REGOP | RW | F_RD }, [0x1ad] = { K_MODRM, A_REGOP | RW | F_RD },
+    [0x1a3] = { K_MODRM, A_REGOP | A_NOMEM | F_PW },                  /* BT r/m, r */
+    [0x1ab] = { K_MODRM, A_REGOP | A_NOMEM | F_PW },
+    [0x1b3] = { K_MODRM, A_REGOP | A_NOMEM | F_PW },
+    [0x1bb] = { K_MODRM, A_REGOP | A_NOMEM | F_PW },
+    [0x1a4] = { K_MODRM, A_REGOP | RW | F_PW }, [0x1a5] = { K_MODRM, A_REGOP | RW | F_PW },
+    [0x1ac] = { K_MODRM, A_REGOP | RW | F_PW }, [0x1ad] = { K_MODRM, A_REGOP | RW | F_PW },
     [0x1af] = { K_MODRM, A_REGOP | A_R | F_WA },
     [0x1b0] = { K_MODRM, A_REGOP | A_BYTE | RW | F_WA }, [0x1b1] = { K_MODRM, A_REGOP | RW | F_WA },
     [0x1b2] = { K_HELPER_EXIT, 0 }, [0x1b4] = { K_HELPER_EXIT, 0 }, [0x1b5] = { K_HELPER_EXIT, 0 },
     [0x1b6] = { K_MODRM, A_REGOP | A_RM8 | A_R }, [0x1b7] = { K_MODRM, A_REGOP | A_RM16 | A_R },
     [0x1ba] = { K_MODRM, 0 },
-    [0x1bc] = { K_MODRM, A_REGOP | A_R | F_RD }, [0x1bd] = { K_MODRM, A_REGOP | A_R | F_RD },
+    [0x1bc] = { K_MODRM, A_REGOP | A_R | F_PW }, [0x1bd] = { K_MODRM, A_REGOP | A_R | F_PW },
     [0x1be] = { K_MODRM, A_REGOP | A_RM8 | A_R }, [0x1bf] = { K_MODRM, A_REGOP | A_RM16 | A_R },
     [0x1c0] = { K_MODRM, A_REGOP | A_BYTE | RW | F_WA }, [0x1c1] = { K_MODRM, A_REGOP | RW | F_WA },
     [0x1c8 ... 0x1cf] = { K_BSWAP, 0 },
@@ -152,11 +153,17 @@ static struct tr_info group_info(const struct insn *i, struct tr_info t)
     case 0x80: case 0x81: case 0x83:                    /* group 1 */
         t.attr = (uint16_t)(byte | (r == 7 ? A_R : RW) | ((r == 2 || r == 3) ? F_RD : F_WA));
         return t;
-    case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3:   /* shifts */
+    case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: {  /* shifts */
         if (r == 6)
             break;                                       /* SAL alias */
-        t.attr = (uint16_t)(byte | RW | F_RD);
+        /* SHL/SHR/SAR by a count that is not 0 write every flag; RCL/RCR
+         * read CF; rotates write CF and OF only; a count of 0 (CL) keeps all */
+        bool count_known = i->opcode <= 0xd1;
+        unsigned count = i->opcode >= 0xd0 ? 1u : (i->imm & 31u);
+        uint16_t fl = (r == 2 || r == 3) ? F_RD : (r >= 4 && count_known && count) ? F_WA : F_PW;
+        t.attr = (uint16_t)(byte | RW | fl);
         return t;
+    }
     case 0xf6: case 0xf7:                               /* group 3 */
         if (r == 0) { t.attr = (uint16_t)(byte | A_R | F_WA); return t; }
         if (r == 2) { t.attr = (uint16_t)(byte | RW); return t; }
@@ -164,7 +171,7 @@ static struct tr_info group_info(const struct insn *i, struct tr_info t)
         if (r == 4 || r == 5) { t.attr = (uint16_t)(byte | A_R | F_WA); return t; }
         break;                                           /* DIV/IDIV fault: interpreted */
     case 0xfe: case 0xff:                               /* INC/DEC, group 5 */
-        if (r <= 1) { t.attr = (uint16_t)(byte | RW | F_RD); return t; }
+        if (r <= 1) { t.attr = (uint16_t)(byte | RW | F_PW); return t; }
         if (i->opcode == 0xff && i->mod == 3 && r == 2) return (struct tr_info){ K_CALL_IND, 0 };
         if (i->opcode == 0xff && i->mod == 3 && r == 4) return (struct tr_info){ K_JMP_IND, 0 };
         break;
@@ -172,8 +179,8 @@ static struct tr_info group_info(const struct insn *i, struct tr_info t)
         if (r == 0) { t.attr = (uint16_t)(byte | A_W); return t; }
         break;
     case 0x1ba:                                         /* BT* r/m, imm8 */
-        if (r == 4) { t.attr = A_R | F_RD; return t; }
-        if (r >= 5) { t.attr = RW | F_RD; return t; }
+        if (r == 4) { t.attr = A_R | F_PW; return t; }
+        if (r >= 5) { t.attr = RW | F_PW; return t; }
         break;
     default:
         return t;
@@ -250,6 +257,8 @@ struct tr {
         int32_t lo, hi;             /* displacements of the first and last byte touched */
     } grps[BLOCK_MAX_INSNS];
     unsigned ngrps;
+    /* live_after[k]: the guest flags after insn k must be exact (plan_flags) */
+    bool live_after[BLOCK_MAX_INSNS];
     uint32_t body;                 /* code offset where the first insn starts */
     uint32_t chain;                /* code offset of the linked-jump entry */
     uint32_t slot_site[JIT_SLOTS]; /* rel32 field of each linkable exit */
@@ -597,6 +606,20 @@ static unsigned access_size(const struct insn *i, uint16_t attr)
 
 static void emit_group_check(struct tr *t, const struct insn *i);
 
+/* Must an insn that keeps some flags (F_PW) see the guest's real ones? Only
+ * when they are live after it; otherwise it runs on whatever EFLAGS holds. */
+static void flags_before_op(struct tr *t, uint16_t attr)
+{
+    if ((attr & F_RD) || ((attr & F_PW) && t->live_after[t->k]))
+        flags_to_host(t);
+}
+
+static void flags_after_op(struct tr *t, uint16_t attr)
+{
+    if (attr & (F_WA | F_PW))
+        t->fl = FL_HOST;
+}
+
 static void tr_modrm(struct tr *t, const struct insn *i, struct tr_info info)
 {
     bool group = i->mod != 3 && t->grp_of[t->k] >= 0;
@@ -608,21 +631,17 @@ static void tr_modrm(struct tr *t, const struct insn *i, struct tr_info info)
         struct stub *s = stub_new(t, STUB_INTERP);
         emit_ea(t, i);
         emit_access(t, s, i->seg, access_size(i, info.attr), (info.attr & A_W) != 0);
-        if (info.attr & F_RD)
-            flags_to_host(t);
+        flags_before_op(t, info.attr);
         emit_modrm_op(t, i, info.attr, false);
-        if (info.attr & F_WA)
-            t->fl = FL_HOST;
+        flags_after_op(t, info.attr);
         s->fl_after = (uint8_t)t->fl;
         return;
     }
     if (group && t->grps[t->grp_of[t->k]].first == t->k)
         emit_group_check(t, i);
-    if (info.attr & F_RD)
-        flags_to_host(t);
+    flags_before_op(t, info.attr);
     emit_modrm_op(t, i, info.attr, group);
-    if (info.attr & F_WA)
-        t->fl = FL_HOST;
+    flags_after_op(t, info.attr);
 }
 
 /* An instruction with no ModRM whose only register is in the opcode:
@@ -651,8 +670,7 @@ static void emit_imm(struct tr *t, unsigned w, uint32_t v)
 static void tr_simple(struct tr *t, const struct insn *i, struct tr_info info)
 {
     struct x64 *x = &t->x;
-    if (info.attr & F_RD)
-        flags_to_host(t);
+    flags_before_op(t, info.attr);
     switch (info.kind) {
     case K_ACC_IMM:
     case K_COPY1:
@@ -711,8 +729,7 @@ static void tr_simple(struct tr *t, const struct insn *i, struct tr_info info)
         t->failed = true;
         return;
     }
-    if (info.attr & F_WA)
-        t->fl = FL_HOST;
+    flags_after_op(t, info.attr);
 }
 
 static void tr_moffs(struct tr *t, const struct insn *i)
@@ -1072,6 +1089,39 @@ static void plan_groups(struct tr *t, const struct block *b, unsigned cover)
             t->grps[g].last = t->grps[g].first;
 }
 
+/* Must the guest flags be exact just before insn k (it reads them, or it
+ * may leave for the interpreter or the run loop)? */
+static bool flags_exact_before(const struct tr *t, const struct insn *i, struct tr_info info,
+                               unsigned k)
+{
+    switch (info.kind) {
+    case K_MODRM:
+        if (info.attr & F_RD)
+            return true;
+        /* a memory operand has a way out, unless a group member's */
+        return i->mod != 3 && (t->grp_of[k] < 0 || t->grps[t->grp_of[k]].first == k);
+    case K_ACC_IMM: case K_COPY1: case K_MOV_RIMM: case K_INCDEC_R: case K_XCHG_AX:
+    case K_BSWAP: case K_LEA:
+        return (info.attr & F_RD) != 0;
+    default:
+        return true;
+    }
+}
+
+/* Flag liveness, backwards from the block's end (where they are live). */
+static void plan_flags(struct tr *t, const struct block *b, unsigned cover)
+{
+    bool live = true;
+    for (unsigned k = cover; k-- > 0;) {
+        t->live_after[k] = live;
+        struct tr_info info = classify(t->c, &b->insn[k]);
+        if (flags_exact_before(t, &b->insn[k], info, k))
+            live = true;
+        else if (info.attr & F_WA)
+            live = false;
+    }
+}
+
 /* The group's first insn: R11 = host addend of the one page holding
  * [B + lo, B + hi], mapped for the group's accesses; else the insn runs in
  * the interpreter and the translation ends there. */
@@ -1281,6 +1331,7 @@ static bool translate_into(struct tr *t, struct tcache *tc, struct cpu *c, struc
             eip += b->insn[k].len;
     }
     plan_groups(t, b, cover);
+    plan_flags(t, b, cover);
     emit_prologue(t);
     t->body = x64_pos(&t->x);
     unsigned k = 0;
