@@ -600,46 +600,39 @@ static bool jit_ready(struct soft_engine *se, struct block *b)
     return jit_translate(se, b) && jit_fits(c, b);
 }
 
-/* Run block b through its translation.  The translation covers every insn
- * but a last one that does not chain, which runs with exec_checked's
- * per-instruction rules as in run_block.  *slot: the linkable direct exit
- * it left by, + 1 (0: none). */
-static inline enum exit_reason run_translated(struct soft_engine *se, const struct block *b,
-                                              unsigned *slot)
+/* Run block b through its translation, and the translations linked jumps
+ * take it on to.  Returns the block that ran last (its chain entry set
+ * se->running); its translation covers every insn but a last one that
+ * does not chain, which runs here with exec_checked's per-instruction
+ * rules as in run_block.  *slot: the linkable direct exit it left by, + 1
+ * (0: none). */
+static inline struct block *run_translated(struct soft_engine *se, struct block *b,
+                                           unsigned *slot, enum exit_reason *r)
 {
     struct cpu *c = &se->cpu;
     se->running = b;
     se->running_eip = c->s.eip;
-    uint32_t r = b->jit(c);
+    uint32_t ret = b->jit(c);
+    struct block *last = (struct block *)se->running;
     se->running = NULL;
-    unsigned done = r & JIT_DONE_MASK, end = (r >> JIT_END_SHIFT) & 7;
-    *slot = r >> JIT_SLOT_SHIFT;
+    unsigned done = ret & JIT_DONE_MASK, end = (ret >> JIT_END_SHIFT) & 7;
+    *slot = ret >> JIT_SLOT_SHIFT;
     c->stats.instructions += done;
     c->stats.jit_insns += done;
     c->stats.jit_exits[end]++;
-    if (end != JIT_END_FELL || b->chains)
-        return EXIT_NONE;
-    c->insn_eip = c->s.eip;
-    return exec_checked(se, &b->insn[b->n - 1]);
-}
-
-const uint8_t *soft_engine_jit_chain_for(struct cpu *c, uint32_t eip)
-{
-    struct soft_engine *se = c->engine;
-    uint32_t lin = c->s.seg[SEG_CS].base + eip;
-    const struct block_entry *be = block_slot(se, lin);
-    const struct block *b = be->b;
-    if (be->key != block_key(se, lin) || !b || !b->jit_chain || b->jit_gen != se->tc.gen ||
-        b->jit_eip != eip)
-        return NULL;
-    return b->jit_chain;
+    *r = EXIT_NONE;
+    if (end == JIT_END_FELL && !last->chains) {
+        c->insn_eip = c->s.eip;
+        *r = exec_checked(se, &last->insn[last->n - 1]);
+    }
+    return last;
 }
 
 /* The translation of `from` left by direct exit slot (+1) and `to` runs
  * next: link the two so the next time the jump goes straight there. */
 static void jit_link(struct soft_engine *se, struct block *from, unsigned slot, struct block *to)
 {
-    if (slot && to->jit_chain && from->jit_gen == se->tc.gen && to->jit_gen == se->tc.gen &&
+    if (slot && to->jit && from->jit_gen == se->tc.gen && to->jit_gen == se->tc.gen &&
         from->jit_slot_rw[slot - 1] && from->jit_slot_eip[slot - 1] == to->jit_eip)
         translate_link(&se->tc, from, slot - 1, to);
 }
@@ -665,6 +658,18 @@ static inline bool block_fits(const struct cpu *c, const struct block *b)
 {
     uint64_t end = (uint64_t)c->s.eip + b->bytes - 1;
     return end <= c->s.seg[SEG_CS].limit && (c->code32 || end <= 0xffffu);
+}
+
+const uint8_t *soft_engine_jit_chain_for(struct cpu *c, uint32_t eip)
+{
+    struct soft_engine *se = c->engine;
+    uint32_t lin = c->s.seg[SEG_CS].base + eip;
+    const struct block_entry *be = block_slot(se, lin);
+    const struct block *b = be->b;
+    if (be->key != block_key(se, lin) || !b || !b->jit || b->jit_gen != se->tc.gen ||
+        b->jit_eip != eip || !block_fits(c, b))
+        return NULL;
+    return b->jit_chain;
 }
 
 static enum exit_reason execute(struct soft_engine *se)
@@ -717,7 +722,7 @@ static enum exit_reason execute(struct soft_engine *se)
                 if (se->jit_threshold && jit_ready(se, b)) {
                     if (link_from)
                         jit_link(se, link_from, link_slot, b);
-                    r = run_translated(se, b, &link_slot);
+                    b = run_translated(se, b, &link_slot, &r);
                     link_from = link_slot ? b : NULL;
                 } else {
                     r = run_block(se, b);

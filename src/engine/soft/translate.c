@@ -1294,7 +1294,7 @@ static void emit_chain_entry(struct tr *t)
     struct stub bail = { .kind = STUB_EXIT };
     t->chain = x64_pos(x);
     x64_load(x, 8, X_R11, x64_at(CPU_REG, OFF(stats.instructions)));
-    x64_alu_ri(x, 8, 0, X_R11, (int32_t)t->cover);
+    x64_alu_ri(x, 8, 0, X_R11, (int32_t)t->b->n);         /* a last insn the loop runs counts */
     x64_op_rm(x, 8, 0x3b, 1, X_R11, x64_at(CPU_REG, SE_OFF(vt.deadline_insns)));
     bail.fix[0] = x64_jcc_rel32(x, 0x7);                        /* ja */
     x64_alu_mi(x, 1, 7, x64_at(CPU_REG, OFF(kick)), 0);
@@ -1354,8 +1354,7 @@ static bool translate_into(struct tr *t, struct tcache *tc, struct cpu *c, struc
     else if (k < cover && classify(c, &b->insn[k - 1]).kind != K_HELPER_EXIT)
         t->failed = true;           /* an insn after a jump: not a block shape we make */
     emit_stubs(t);
-    if (b->chains)
-        emit_chain_entry(t);
+    emit_chain_entry(t);
     uint32_t epi = x64_pos(&t->x);
     emit_epilogue(t);
     for (unsigned n = 0; n < t->nepi; n++)
@@ -1385,7 +1384,7 @@ static void keep_translation(struct tcache *tc, struct block *b, const struct tr
     uint8_t *rw = tcache_free_rw(tc);
     const uint8_t *rx = tcache_exec_addr(tc, rw);
     b->jit = (uint32_t (*)(struct cpu *))(uintptr_t)rx;
-    b->jit_chain = b->chains ? rx + t->chain : NULL;
+    b->jit_chain = rx + t->chain;
     b->jit_gen = tc->gen;
     b->jit_need = (uint8_t)(t->need | JIT_FLAT_CS4G);
     b->jit_cover = (uint16_t)t->cover;
