@@ -16,8 +16,11 @@ else
   CFLAGS_OPT := -O2
   LDFLAGS_SAN :=
 endif
-CFLAGS  += $(CFLAGS_COMMON) $(CFLAGS_OPT)
-LDLIBS  += -pthread -lcapstone -lm
+# libslirp (user networking, src/host/net_slirp.c): flags from pkg-config.
+SLIRP_CFLAGS := $(shell pkg-config --cflags slirp 2>/dev/null)
+SLIRP_LIBS   := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
+CFLAGS  += $(CFLAGS_COMMON) $(CFLAGS_OPT) $(SLIRP_CFLAGS)
+LDLIBS  += -pthread -lcapstone -lm $(SLIRP_LIBS)
 LDFLAGS += $(LDFLAGS_SAN)
 
 SRCS      := $(shell find src -name '*.c' | sort)
