@@ -4,7 +4,7 @@
 # isc-dhcp-client, busybox, wget) in $MORPH_CACHE/disk. See
 # tools/guest/README.md ("The Debian root disk") for what is in it.
 #
-# Usage: tools/guest/disk.sh [--print-paths] [--check] [--rebuild] [--help]
+# Usage: tools/guest/disk.sh [--print-paths] [--check] [--verify] [--rebuild] [--help]
 #
 # Two cached stages: the debootstrapped tree (rootfs.tar, needs the Debian
 # mirror once) and the configured image (offline from rootfs.tar, the kernel
@@ -36,11 +36,12 @@ trap 'echo "$PROG: error: line $LINENO: command failed: $BASH_COMMAND" >&2' ERR
 
 usage() {
 	cat <<-EOF
-	usage: $PROG [--print-paths] [--check] [--rebuild]
+	usage: $PROG [--print-paths] [--check] [--verify] [--rebuild]
 	  Builds the Debian i386 root disk in \$MORPH_CACHE/disk (default
 	  ~/.cache/morph/disk). Reuses a complete cache.
 	  --print-paths  print only IMAGE=..., SSH_KEY=..., KERNEL=..., INITRD=... (for eval)
 	  --check        exit 0 if the cache is complete and verifies, 1 if not; never builds
+	  --verify       also compare the image's SHA256 (slow), not only its size and time
 	  --rebuild      debootstrap again (fresh packages) and rebuild the image
 	EOF
 }
@@ -48,11 +49,13 @@ usage() {
 PRINT_PATHS=false
 CHECK_ONLY=false
 REBUILD=false
+VERIFY=false
 for arg in "$@"; do
 	case $arg in
 	--print-paths) PRINT_PATHS=true ;;
 	--check) CHECK_ONLY=true ;;
 	--rebuild) REBUILD=true ;;
+	--verify) VERIFY=true ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; die "unknown argument: $arg" ;;
 	esac
@@ -81,10 +84,16 @@ image_recipe() {
 		sha256sum | cut -d' ' -f1
 }
 
+# Size and modification time of the image: hashing 1.5 GiB takes half a
+# minute on a busy host, so the check compares these (a boot of the cached
+# image itself changes them); --verify compares the SHA256 too.
+image_stamp() { stat -c '%s %.9Y' "$IMAGE"; }
+
 cache_is_complete() {
 	[[ -f $MANIFEST && -f $IMAGE && -f $SSH_KEY && -f $SSH_KEY.pub ]] || return 1
 	[[ $(manifest_get recipe) == "$(image_recipe)" ]] || return 1
-	[[ $(manifest_get image_sha256) == "$(sha256 "$IMAGE")" ]]
+	[[ $(manifest_get image_stamp) == "$(image_stamp)" ]] || return 1
+	! $VERIFY || [[ $(manifest_get image_sha256) == "$(sha256 "$IMAGE")" ]]
 }
 
 print_result() {
@@ -205,8 +214,9 @@ build_image() {
 	mke2fs -q -t ext4 -L morph-root -d "$root" "$IMAGE.tmp" "$IMAGE_SIZE" >"$OUT_DIR/mke2fs.log" 2>&1 ||
 		die "mke2fs failed: $(tail -n1 "$OUT_DIR/mke2fs.log")"
 	mv -f "$IMAGE.tmp" "$IMAGE"
-	sed -i -e '/^recipe=/d' -e '/^image_sha256=/d' "$MANIFEST"
-	printf 'recipe=%s\nimage_sha256=%s\n' "$(image_recipe)" "$(sha256 "$IMAGE")" >>"$MANIFEST"
+	sed -i -e '/^recipe=/d' -e '/^image_/d' "$MANIFEST"
+	printf 'recipe=%s\nimage_sha256=%s\nimage_stamp=%s\n' "$(image_recipe)" "$(sha256 "$IMAGE")" \
+		"$(image_stamp)" >>"$MANIFEST"
 }
 
 main() {
