@@ -53,6 +53,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJS) $(BUILD)/libm
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
+# morph's network backend on a UDP socket (tests the backend with QEMU as
+# the guest's NIC: tests/system/disk_net.py --vmm qemu-relay).
+$(BUILD)/net_relay: $(BUILD)/obj/tests/tools/net_relay.o $(BUILD)/libmorph.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # Guest test programs (freestanding 32-bit, Multiboot) and the test ROM.
 guests:
 	$(MAKE) -C tests/guest

@@ -69,7 +69,7 @@ def main():
         c.lap("boot")
         g.send(b"root\r")
         g.expect(rb"# $", TIMEOUT)
-        g.send(b"bind 'set enable-bracketed-paste off' 2>/dev/null; PS1='morph-test''# '\r")
+        g.send(b"dmesg -n 1; bind 'set enable-bracketed-paste off' 2>/dev/null; PS1='morph-test''# '\r")
         g.wait_prompt(TIMEOUT)
         g.run("for i in $(seq 60); do ip -4 addr show eth0 | grep -q 10.0.2.15 && break; sleep 1; done", TIMEOUT)
         c = Clock(g)

@@ -17,7 +17,7 @@ disk_setup() {
         finish
         exit 1
     fi
-    if [[ " $* " != *" qemu "* ]] && ! { morph_has_option --drive && morph_has_option --net; }; then
+    if [[ " $* " != *" qemu"* ]] && ! { morph_has_option --drive && morph_has_option --net; }; then
         echo "SKIP $name: $MORPH run --help lists no --drive/--net (the virtio devices are not merged yet)"
         finish
         exit 0

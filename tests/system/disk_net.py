@@ -17,7 +17,9 @@ console through a pseudo-terminal.
 
 --vmm qemu runs the same checks on qemu-system-i386 -accel tcg with the
 same virtio devices (a reference for the checks themselves, never part of
-morph's tests). IMG is used in place: the caller gives a private copy.
+morph's tests); --vmm qemu-relay does too but gives QEMU's NIC morph's
+network backend (build/net_relay, `make build/net_relay`: QEMU's frames
+over UDP on loopback), testing net_slirp.c with a real guest. IMG is used in place: the caller gives a private copy.
 Prints PASS/FAIL per check and "N passed, N failed" last; consoles are kept
 in DIR/<name>.console. MORPH_BOOT_TIMEOUT (to the login prompt, default
 1500 s) and MORPH_CMD_TIMEOUT (per command, default 300 s).
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import time
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from linux_shell import Guest, Result, Timeout  # noqa: E402
 
@@ -49,32 +52,81 @@ def free_port():
     return port
 
 
-def vmm_argv(args, hostfwds):
-    """The VMM command line: the disk and a NIC with user networking."""
-    if args.vmm == "qemu":
-        fwd = "".join(",hostfwd=tcp:127.0.0.1:%d-:%d" % f for f in hostfwds)
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def vmm_argv(args, hostfwds, relay_ports=None):
+    """The VMM command line: the disk and a NIC with user networking (QEMU's
+    own slirp, or with relay_ports morph's backend in net_relay)."""
+    net = "user" + "".join(",hostfwd=tcp:127.0.0.1:%d-:%d" % f for f in hostfwds)
+    if args.vmm.startswith("qemu"):
+        if relay_ports:
+            netdev = "socket,id=n,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d" % relay_ports
+        else:
+            netdev = net + ",id=n"
         return ["qemu-system-i386", "-accel", "tcg", "-M", "pc", "-m", "256",
                 "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
                 "-kernel", args.kernel, "-initrd", args.initrd, "-append", APPEND,
                 "-drive", "file=%s,format=raw,if=none,id=d" % args.image,
                 "-device", "virtio-blk-pci,drive=d,disable-legacy=on",
-                "-netdev", "user,id=n" + fwd,
+                "-netdev", netdev,
                 "-device", "virtio-net-pci,netdev=n,disable-legacy=on"]
-    net = "user" + "".join(",hostfwd=tcp:127.0.0.1:%d-:%d" % f for f in hostfwds)
     return [args.morph, "run", "--kernel", args.kernel, "--initrd", args.initrd,
             "--append", APPEND, "--drive", "file=%s,format=raw" % args.image,
             "--net", net, "--stats"]
 
 
 class DiskGuest(Guest):
-    """linux_shell's Guest with our own command line and the Debian prompt."""
+    """linux_shell's Guest with our own command line and the Debian prompt;
+    with --vmm qemu-relay it also owns the net_relay process."""
+    relay = None
 
     def wait_prompt(self, timeout=CMD_TIMEOUT):
         return self.expect(PROMPT, timeout)
 
+    def close(self):
+        super().close()
+        if self.relay:
+            self.relay.terminate()
+            self.relay.wait()
+            self.relay_err.close()
+
+    def stderr_text(self):
+        text = super().stderr_text()
+        if self.relay:
+            with open(self.log_base + ".relay.err", "rb") as f:
+                text += f.read().decode("utf-8", "replace")
+        return text
+
+
+def start_relay(args, name, hostfwds):
+    """net_relay carrying QEMU's frames to morph's backend; its ports."""
+    relay_port, qemu_port = free_udp_port(), free_udp_port()
+    net = "user" + "".join(",hostfwd=tcp:127.0.0.1:%d-:%d" % f for f in hostfwds)
+    err = open(os.path.join(args.work, name + ".relay.err"), "wb")
+    proc = subprocess.Popen([args.relay, str(relay_port), str(qemu_port), net],
+                            stdout=subprocess.PIPE, stderr=err)
+    line = proc.stdout.readline()
+    if line.strip() != b"ready":
+        proc.kill()
+        raise SystemExit("net_relay did not start: %r (see %s.relay.err)" % (line, name))
+    return proc, err, (relay_port, qemu_port)
+
 
 def start(args, name, hostfwds=()):
-    return DiskGuest(None, None, None, os.path.join(args.work, name), vmm_argv(args, hostfwds))
+    relay = None
+    if args.vmm == "qemu-relay":
+        relay, relay_err, ports = start_relay(args, name, hostfwds)
+    g = DiskGuest(None, None, None, os.path.join(args.work, name),
+                  vmm_argv(args, hostfwds, ports if relay else None))
+    if relay:
+        g.relay, g.relay_err = relay, relay_err
+    return g
 
 
 def login(res, g, name):
@@ -85,7 +137,8 @@ def login(res, g, name):
         at = time.monotonic() - g.started
         g.send(b"root\r")
         g.expect(rb"# $", CMD_TIMEOUT)
-        g.send(b"bind 'set enable-bracketed-paste off' 2>/dev/null; PS1='morph-test''# '\r")
+        # Kernel messages would land in the middle of command output.
+        g.send(b"dmesg -n 1; bind 'set enable-bracketed-paste off' 2>/dev/null; PS1='morph-test''# '\r")
         g.wait_prompt()
     except Timeout as e:
         res.check(name + ": boots to the login prompt and logs in", False, str(e))
@@ -260,7 +313,8 @@ def check_stderr(res, g, name):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", choices=["disk", "net"], required=True)
-    p.add_argument("--vmm", choices=["morph", "qemu"], default="morph")
+    p.add_argument("--vmm", choices=["morph", "qemu", "qemu-relay"], default="morph")
+    p.add_argument("--relay", default=os.path.join(ROOT, "build", "net_relay"))
     for a in ("morph", "kernel", "initrd", "image", "key", "work"):
         p.add_argument("--" + a, required=(a != "morph"))
     args = p.parse_args()
