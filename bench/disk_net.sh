@@ -13,6 +13,9 @@
 #     --only morph|qemu run one VMM only
 #     --mib N           size of the disk file and the download (default 256)
 #     --keep DIR        keep the consoles in DIR
+#     --relay           also QEMU with morph's network backend in place of its
+#                       own slirp (build/net_relay: QEMU's frames over UDP on
+#                       loopback), column "relay": the backend's own cost
 #
 # Each VMM boots a private copy of the image. Times are wall seconds and the
 # VMM process's CPU seconds (user+system, all threads); q/m = QEMU time /
@@ -27,13 +30,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "bench/disk_net.sh: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
 
-morph='' only='' mib=256 keep=''
+morph='' only='' mib=256 keep='' relay=false
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--morph) [[ $# -ge 2 ]] || die "--morph needs a file"; morph=$2; shift 2 ;;
 	--only) [[ $# -ge 2 && $2 =~ ^(morph|qemu)$ ]] || die "--only needs 'morph' or 'qemu'"; only=$2; shift 2 ;;
 	--mib) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || die "--mib needs a number"; mib=$2; shift 2 ;;
 	--keep) [[ $# -ge 2 ]] || die "--keep needs a directory"; keep=$2; shift 2 ;;
+	--relay) relay=true; shift ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$1' (try --help)" ;;
 	esac
@@ -62,6 +66,10 @@ if [[ $only != qemu ]]; then
 	fi
 fi
 [[ $only == morph ]] || vmms+=(qemu)
+if $relay; then
+	make -s -C "$root" build/net_relay >/dev/null 2>&1 || die "'make build/net_relay' failed"
+	vmms+=(qemu-relay)
+fi
 ((${#vmms[@]} > 0)) || die "nothing to run"
 
 work=$(mktemp -d)
@@ -86,7 +94,7 @@ for vmm in "${vmms[@]}"; do
 	log "$vmm: booting a copy of $IMAGE"
 	cp --sparse=always "$IMAGE" "$work/disk.img"
 	mkdir -p "$out/$vmm"
-	python3 "$root/bench/disk_net/bench.py" --vmm "$vmm" ${morph:+--morph "$morph"} \
+	python3 "$root/bench/disk_net/bench.py" --vmm "$vmm" ${morph:+--morph "$morph"} --relay "$root/build/net_relay" \
 		--kernel "$KERNEL" --initrd "$INITRD" --image "$work/disk.img" --key "$SSH_KEY" \
 		--work "$out/$vmm" --mib "$mib" --port "$port" >"$out/$vmm/phases" ||
 		log "$vmm: the driver failed"
@@ -101,12 +109,23 @@ done
 
 ratio() { [[ -n ${1:-} && -n ${2:-} ]] && awk -v q="$1" -v m="$2" 'BEGIN { if (m > 0) printf "%.2f", q / m; else print "-" }' || echo -; }
 echo
-echo "disk and network, ${mib} MiB (seconds; q/m = QEMU / morph)"
-printf '%-14s %10s %10s %6s %10s %10s %6s\n' phase "morph wall" "qemu wall" q/m "morph CPU" "qemu CPU" q/m
-for ph in boot disk_write disk_read net_download; do
-	mw=${wall[morph.$ph]:-} qw=${wall[qemu.$ph]:-} mc=${cpu[morph.$ph]:-} qc=${cpu[qemu.$ph]:-}
-	printf '%-14s %10s %10s %6s %10s %10s %6s\n' "$ph" "${mw:--}" "${qw:--}" "$(ratio "$qw" "$mw")" \
-		"${mc:--}" "${qc:--}" "$(ratio "$qc" "$mc")"
+echo "disk and network, ${mib} MiB (seconds; q/m = QEMU / morph; relay = QEMU with morph's net backend)"
+for kind in wall cpu; do
+	printf '%-14s' "$kind"
+	for vmm in morph qemu qemu-relay; do printf ' %10s' "${vmm/qemu-relay/relay}"; done
+	printf ' %6s\n' q/m
+	for ph in boot disk_write disk_read net_download; do
+		printf '%-14s' "$ph"
+		for vmm in morph qemu qemu-relay; do
+			if [[ $kind == wall ]]; then v=${wall[$vmm.$ph]:-}; else v=${cpu[$vmm.$ph]:-}; fi
+			printf ' %10s' "${v:--}"
+		done
+		if [[ $kind == wall ]]; then
+			printf ' %6s\n' "$(ratio "${wall[qemu.$ph]:-}" "${wall[morph.$ph]:-}")"
+		else
+			printf ' %6s\n' "$(ratio "${cpu[qemu.$ph]:-}" "${cpu[morph.$ph]:-}")"
+		fi
+	done
 done
 for vmm in "${vmms[@]}"; do
 	for ph in disk_write disk_read net_download; do

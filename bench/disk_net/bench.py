@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench.py - the disk and network benchmark's driver (bench/disk_net.sh).
 
-    bench.py --vmm morph|qemu [--morph M] --kernel K --initrd I --image IMG
+    bench.py --vmm morph|qemu|qemu-relay [--morph M] [--relay R]
+             --kernel K --initrd I --image IMG
              --key KEY --work DIR --mib N --port P
 
 Boots IMG (a private copy) on one VMM with virtio-blk and virtio-net (user
@@ -54,8 +55,9 @@ def dd_rate(out):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--vmm", choices=["morph", "qemu"], required=True)
+    p.add_argument("--vmm", choices=["morph", "qemu", "qemu-relay"], required=True)
     p.add_argument("--morph")
+    p.add_argument("--relay")
     for a in ("kernel", "initrd", "image", "key", "work"):
         p.add_argument("--" + a, required=True)
     p.add_argument("--mib", type=int, default=256)
