@@ -126,7 +126,7 @@ static void cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
     ((struct slirp_timer *)timer)->expire_ms = expire_ms;
 }
 
-static void cb_register_poll_fd(int fd, void *opaque)
+static void cb_poll_fd_ignored(int fd, void *opaque)
 {
     (void)fd;
     (void)opaque;   /* fds are handed out every round by slirp_pollfds_fill */
@@ -144,8 +144,8 @@ static const SlirpCb slirp_callbacks = {
     .timer_new = cb_timer_new,
     .timer_free = cb_timer_free,
     .timer_mod = cb_timer_mod,
-    .register_poll_fd = cb_register_poll_fd,
-    .unregister_poll_fd = cb_register_poll_fd,
+    .register_poll_fd = cb_poll_fd_ignored,
+    .unregister_poll_fd = cb_poll_fd_ignored,
     .notify = cb_notify,
     .timer_new_opaque = cb_timer_new_opaque,
 };

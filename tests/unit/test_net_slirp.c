@@ -376,6 +376,18 @@ static void hostfwd_port_in_use(void **state)
     close(s);
 }
 
+/* UDP rules and several rules at once open too. */
+static void hostfwd_udp_and_several(void **state)
+{
+    (void)state;
+    char spec[128];
+    snprintf(spec, sizeof(spec), "user,hostfwd=udp::%d-:53,hostfwd=tcp::%d-:80,hostfwd=tcp::%d-:22",
+             free_port(), free_port(), free_port());
+    struct rig r;
+    rig_open(&r, spec);
+    rig_close(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +395,7 @@ int main(void)
         cmocka_unit_test(dhcp_discover_gets_offer),
         cmocka_unit_test(hostfwd_takes_loopback_connection),
         cmocka_unit_test(hostfwd_port_in_use),
+        cmocka_unit_test(hostfwd_udp_and_several),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
