@@ -16,8 +16,11 @@ else
   CFLAGS_OPT := -O2
   LDFLAGS_SAN :=
 endif
-CFLAGS  += $(CFLAGS_COMMON) $(CFLAGS_OPT)
-LDLIBS  += -pthread -lcapstone -lm
+# libslirp (user networking, src/host/net_slirp.c): flags from pkg-config.
+SLIRP_CFLAGS := $(shell pkg-config --cflags slirp 2>/dev/null)
+SLIRP_LIBS   := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
+CFLAGS  += $(CFLAGS_COMMON) $(CFLAGS_OPT) $(SLIRP_CFLAGS)
+LDLIBS  += -pthread -lcapstone -lm $(SLIRP_LIBS)
 LDFLAGS += $(LDFLAGS_SAN)
 
 SRCS      := $(shell find src -name '*.c' | sort)
@@ -49,6 +52,11 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_SUPPORT_OBJS) $(BUILD)/libmorph.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+# morph's network backend on a UDP socket (tests the backend with QEMU as
+# the guest's NIC: tests/system/disk_net.py --vmm qemu-relay).
+$(BUILD)/net_relay: $(BUILD)/obj/tests/tools/net_relay.o $(BUILD)/libmorph.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Guest test programs (freestanding 32-bit, Multiboot) and the test ROM.
 guests:

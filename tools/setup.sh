@@ -24,6 +24,7 @@ PACKAGES=(
     nasm                                    # guest programs and the test ROM
     libcmocka-dev                           # unit tests
     libcapstone-dev pkg-config              # disassembly of guest bytes in error reports
+    libslirp-dev libglib2.0-dev             # user networking (--net user); slirp.pc needs glib's .pc
     cpio kmod debian-archive-keyring        # the default guest: initramfs, depmod, signed index
     coreutils                               # timeout, used by every test runner
     python3                                 # the Linux system test drives the guest through a pty

@@ -12,10 +12,16 @@
 #include <unistd.h>
 
 #define EL_MAX_FDS 8
+#define EL_MAX_PREPARE 4
 
 struct el_watch {
     int fd;
     event_loop_fd_fn fn;
+    void *opaque;
+};
+
+struct el_prepare {
+    event_loop_prepare_fn fn;
     void *opaque;
 };
 
@@ -25,6 +31,7 @@ struct event_loop {
     void *tick_opaque;
     struct el_watch watch[EL_MAX_FDS];
     unsigned nwatch;
+    struct el_prepare prepare[EL_MAX_PREPARE];
     pthread_t thread;
     bool running;
     atomic_bool stop;
@@ -111,6 +118,39 @@ int event_loop_remove_fd(struct event_loop *el, int fd)
     return 0;
 }
 
+int event_loop_add_prepare(struct event_loop *el, event_loop_prepare_fn fn, void *opaque)
+{
+    for (unsigned i = 0; i < EL_MAX_PREPARE; i++) {
+        if (!el->prepare[i].fn) {
+            el->prepare[i] = (struct el_prepare){ .fn = fn, .opaque = opaque };
+            return 0;
+        }
+    }
+    errno = ENOSPC;
+    return -1;
+}
+
+void event_loop_remove_prepare(struct event_loop *el, event_loop_prepare_fn fn, void *opaque)
+{
+    for (unsigned i = 0; i < EL_MAX_PREPARE; i++)
+        if (el->prepare[i].fn == fn && el->prepare[i].opaque == opaque)
+            el->prepare[i] = (struct el_prepare){ 0 };
+}
+
+/* Runs the prepare hooks; the smallest sleep limit they ask for (-1: none). */
+static int run_prepare(struct event_loop *el)
+{
+    int timeout = -1;
+    for (unsigned i = 0; i < EL_MAX_PREPARE; i++) {
+        if (!el->prepare[i].fn)
+            continue;
+        int t = el->prepare[i].fn(el->prepare[i].opaque);
+        if (t >= 0 && (timeout < 0 || t < timeout))
+            timeout = t;
+    }
+    return timeout;
+}
+
 void event_loop_wake(struct event_loop *el)
 {
     uint64_t one = 1;
@@ -131,7 +171,7 @@ static void *loop_thread(void *arg)
     struct epoll_event ev[EL_MAX_FDS + 1];
     while (!atomic_load(&el->stop)) {
         el->tick(el->tick_opaque);
-        int n = epoll_wait(el->epfd, ev, EL_MAX_FDS + 1, -1);
+        int n = epoll_wait(el->epfd, ev, EL_MAX_FDS + 1, run_prepare(el));
         if (n < 0 && errno != EINTR)
             break;
         for (int i = 0; i < n; i++) {

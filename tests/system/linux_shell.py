@@ -53,15 +53,16 @@ class Timeout(Exception):
 class Guest:
     """morph on a pty; everything the console prints is kept in self.buf."""
 
-    def __init__(self, morph, kernel, initrd, log_base):
+    def __init__(self, morph, kernel, initrd, log_base, argv=None):
+        """argv replaces the whole command line (other guests, other VMMs)."""
         self.log_base = log_base
         master, slave = pty.openpty()
         self.err = open(log_base + ".err", "wb")
         self.log = open(log_base + ".console", "wb")
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [morph, "run", "--kernel", kernel, "--initrd", initrd,
-             "--append", APPEND, "--stats"],
+            argv or [morph, "run", "--kernel", kernel, "--initrd", initrd,
+                     "--append", APPEND, "--stats"],
             stdin=slave, stdout=slave, stderr=self.err, close_fds=True,
             start_new_session=True)
         os.close(slave)

@@ -25,14 +25,15 @@ readonly KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 readonly KERNEL_META=linux-image-686
 readonly BUSYBOX_PKG=busybox-static
 
-# Modules the initramfs carries for later guests (virtio and ATA disks, virtio
-# network and console). A trailing '?' marks a module that some kernels do not
-# have or build in; the others must exist as a module or be built in.
-# Their dependencies are added from modules.dep.
+# Modules the initramfs carries (virtio and ATA disks, virtio network, console
+# and RNG, ext4 for a root disk). A trailing '?' marks a module that some
+# kernels do not have or build in; the others must exist as a module or be
+# built in. Their dependencies are added from modules.dep.
 readonly WANTED_MODULES=(
 	virtio virtio_ring virtio_pci virtio_pci_legacy_dev? virtio_pci_modern_dev?
-	virtio_blk virtio_net virtio_console?
+	virtio_blk virtio_net virtio_console? virtio_rng?
 	scsi_mod sd_mod libata ata_piix ata_generic? pata_legacy?
+	ext4 crc32c
 )
 
 log() { echo "$PROG: $*" >&2; }
