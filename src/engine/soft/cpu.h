@@ -200,6 +200,8 @@ struct cpu {
      * segments (translate.c folds flat segments away); a translation runs
      * only while the bits it assumed are set. */
     uint8_t jit_flat;
+    /* (CPL == 3) << 31: part of a jump-cache tag (soft_engine.c). */
+    uint32_t jit_cpl_tag;
 
     /* AFTER_* bits: work for the run loop once the instruction completed. */
     uint32_t after_insn;
@@ -209,12 +211,13 @@ struct cpu {
     bool exit_pending;        /* cpu_exit_now was called: return cpu->exit */
 };
 
-#define AFTER_HLT   0x1u
+#define AFTER_HLT   0x1u      /* HLT executed: end the run with EXIT_HLT */
 
 /* cpu->jit_flat: bit sreg (ES SS DS FS GS) = that data segment has base 0
  * and its fast-path limits cover 4 GiB for reads and writes. */
 #define JIT_FLAT_STACK32 0x40u   /* SS.B: ESP-relative stack arithmetic */
-#define JIT_FLAT_CS4G    0x80u   /* CS limit 4 GiB: no jump target is past it */      /* HLT executed: end the run with EXIT_HLT */
+#define JIT_FLAT_CS      0x80u   /* CS base 0, limit 4 GiB: EIP is the linear address,
+                                    no jump target is past the limit */
 
 /* ---- faults and exits (except.c) ---- */
 

@@ -47,8 +47,8 @@ static void seg_update_fast(struct cpu *c, int sreg)
     }
     c->seg_rmax[sreg] = rmax;
     c->seg_wmax[sreg] = wmax;
-    uint8_t bit = sreg == SEG_CS ? JIT_FLAT_CS4G : (uint8_t)(1u << sreg);
-    bool flat = sreg == SEG_CS ? s->limit == 0xffffffffu
+    uint8_t bit = sreg == SEG_CS ? JIT_FLAT_CS : (uint8_t)(1u << sreg);
+    bool flat = sreg == SEG_CS ? s->base == 0 && s->limit == 0xffffffffu
                                : s->base == 0 && rmax == 0xffffffff && wmax == 0xffffffff;
     c->jit_flat = (uint8_t)(flat ? (c->jit_flat | bit) : (c->jit_flat & ~bit));
 }
@@ -65,6 +65,7 @@ void cpu_mode_changed(struct cpu *c)
     else
         c->cpl = (uint8_t)((c->s.seg[SEG_SS].attr & SEGA_DPL_MASK) >> SEGA_DPL_SHIFT);
     c->tlb_now = c->cpl == 3 ? c->tlb.user : c->tlb.sup;
+    c->jit_cpl_tag = c->cpl == 3 ? 1u << 31 : 0;
     bool prot = c->pe && !c->v86;
     c->code32 = prot && (c->s.seg[SEG_CS].attr & SEGA_DB);
     c->stack32 = prot && (c->s.seg[SEG_SS].attr & SEGA_DB);

@@ -669,6 +669,12 @@ const uint8_t *soft_engine_jit_chain_for(struct cpu *c, uint32_t eip)
     if (be->key != block_key(se, lin) || !b || !b->jit || b->jit_gen != se->tc.gen ||
         b->jit_eip != eip || !block_fits(c, b))
         return NULL;
+    if (c->jit_flat & JIT_FLAT_CS) {
+        struct jcache_entry *je = &se->jcache[eip & (JCACHE_SIZE - 1)];
+        je->eip = eip;
+        je->tag = (uint32_t)se->fetch_gen | c->jit_cpl_tag;
+        je->chain = b->jit_chain;
+    }
     return b->jit_chain;
 }
 
@@ -689,6 +695,7 @@ static enum exit_reason execute(struct soft_engine *se)
                 dcache_invalidate_all(se->dcache);
                 memset(se->fetch, 0, sizeof(se->fetch));
                 memset(se->blocks, 0, sizeof(se->blocks));
+                memset(se->jcache, 0, sizeof(se->jcache));
                 se->fetch_gen = 1;
             }
             dcache_reclaim(se->dcache);

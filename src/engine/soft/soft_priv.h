@@ -162,6 +162,19 @@ struct fetch_entry {
     struct insn insn;                /* a copy: one cache line with the key */
 };
 
+/* Jump cache: where translated code's RET and indirect jumps find the
+ * next translation without calling out (soft_engine_jit_chain_for fills
+ * it).  Valid for the fetch generation and CPL of `tag` (fetch_gen |
+ * cpu->jit_cpl_tag); EIP is linear (translations need a flat CS); cleared
+ * when the code cache is flushed. */
+#define JCACHE_BITS 12u
+#define JCACHE_SIZE (1u << JCACHE_BITS)
+struct jcache_entry {
+    uint32_t eip;
+    uint32_t tag;
+    const uint8_t *chain;
+};
+
 /* Block table: linear address of a block's first insn (with the same mode
  * and generation bits as the fetch cache) -> the block. */
 #define BLOCK_TABLE_BITS 12u
@@ -200,6 +213,7 @@ struct soft_engine {
      * interpreted runs (0: never). */
     unsigned jit_threshold;
     struct tcache tc;
+    struct jcache_entry jcache[JCACHE_SIZE];
 };
 /* For translated code leaving by an indirect jump to eip: the chain
  * entry of the translation to go on with, or NULL (back to the loop). */

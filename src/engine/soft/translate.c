@@ -40,6 +40,8 @@ static const uint8_t host_reg[8] = { X_RAX, X_RCX, X_RDX, X_RBX, X_R14, X_RBP, X
 #define GROUP_REG X_R11        /* host addend of the open access group (plan_groups) */
 
 #define OFF(field) ((int32_t)offsetof(struct cpu, field))
+/* soft_engine fields: the cpu is its first member, so R15 points at both */
+#define SE_OFF(field) ((int32_t)offsetof(struct soft_engine, field))
 
 /* ---- what the translator knows of an instruction ---- */
 
@@ -443,6 +445,25 @@ static void emit_exit_indirect(struct tr *t, enum fl_state fl, unsigned done)
     }
     if (fl == FL_HOST)
         emit_save_host_flags(t);
+    /* the jump cache: entry = jcache[eip & mask], valid for this fetch
+     * generation and CPL (a flat CS makes EIP the linear address) */
+    x64_mov_rr(x, 4, X_R9, X_R10);
+    x64_alu_ri(x, 4, 4, X_R9, JCACHE_SIZE - 1);
+    x64_op_rr(x, 4, 0xc1, 1, 4, X_R9);                         /* shl r9d, 4 */
+    x64_byte(x, 4);
+    _Static_assert(sizeof(struct jcache_entry) == 16, "jump-cache entries are 16 bytes");
+    x64_lea(x, 8, X_R9, (struct x64_mem){ CPU_REG, X_R9, 0, SE_OFF(jcache) });
+    x64_op_rm(x, 4, 0x3b, 1, X_R10, x64_at(X_R9, 0));         /* cmp r10d, [r9].eip */
+    uint32_t miss1 = x64_jcc_rel32(x, 0x5);
+    x64_load(x, 4, X_R8, x64_at(CPU_REG, SE_OFF(fetch_gen)));
+    x64_op_rm(x, 4, 0x0b, 1, X_R8, x64_at(CPU_REG, OFF(jit_cpl_tag)));   /* or */
+    x64_op_rm(x, 4, 0x3b, 1, X_R8, x64_at(X_R9, 4));          /* cmp r8d, [r9].tag */
+    uint32_t miss2 = x64_jcc_rel32(x, 0x5);
+    x64_alu_mi(x, 8, 0, x64_at(CPU_REG, OFF(stats.instructions)), (int32_t)done);
+    x64_alu_mi(x, 8, 0, x64_at(CPU_REG, OFF(stats.jit_insns)), (int32_t)done);
+    x64_jmp_mem(x, x64_at(X_R9, 8));
+    patch_to(t, miss1, x64_pos(x));
+    patch_to(t, miss2, x64_pos(x));
     emit_spill_regs(t);
     x64_store(x, 4, x64_at(CPU_REG, OFF(s.eip)), X_R10);
     x64_alu_mi(x, 8, 0, x64_at(CPU_REG, OFF(stats.instructions)), (int32_t)done);
@@ -797,7 +818,7 @@ static void tr_leave(struct tr *t, const struct insn *i)
 }
 
 /* A direct target inside CS (the translation runs only with a 4 GiB CS
- * limit, JIT_FLAT_CS4G) and in 32-bit code. */
+ * limit, JIT_FLAT_CS) and in 32-bit code. */
 static void tr_jcc(struct tr *t, const struct insn *i)
 {
     flags_to_host(t);
@@ -1280,7 +1301,6 @@ static void emit_stubs(struct tr *t)
     }
 }
 
-#define SE_OFF(field) ((int32_t)offsetof(struct soft_engine, field))
 
 /* Where linked jumps from other translations come in (registers in host
  * registers, flags in R12, their insns counted): what the run loop checks
@@ -1299,7 +1319,7 @@ static void emit_chain_entry(struct tr *t)
     bail.fix[0] = x64_jcc_rel32(x, 0x7);                        /* ja */
     x64_alu_mi(x, 1, 7, x64_at(CPU_REG, OFF(kick)), 0);
     bail.fix[1] = x64_jcc_rel32(x, 0x5);                        /* jne */
-    uint8_t need = (uint8_t)(t->need | JIT_FLAT_CS4G);
+    uint8_t need = (uint8_t)(t->need | JIT_FLAT_CS);
     x64_op_rm(x, 4, 0x0fb6, 2, X_R11, x64_at(CPU_REG, OFF(jit_flat)));
     x64_alu_ri(x, 4, 4, X_R11, need);
     x64_alu_ri(x, 4, 7, X_R11, need);
@@ -1377,6 +1397,7 @@ static void flush_cache(struct tcache *tc, struct cpu *c)
 {
     tcache_flush(tc);
     dcache_for_each_block(c->engine->dcache, forget_translation);
+    memset(c->engine->jcache, 0, sizeof(c->engine->jcache));
 }
 
 static void keep_translation(struct tcache *tc, struct block *b, const struct tr *t)
@@ -1386,7 +1407,7 @@ static void keep_translation(struct tcache *tc, struct block *b, const struct tr
     b->jit = (uint32_t (*)(struct cpu *))(uintptr_t)rx;
     b->jit_chain = rx + t->chain;
     b->jit_gen = tc->gen;
-    b->jit_need = (uint8_t)(t->need | JIT_FLAT_CS4G);
+    b->jit_need = (uint8_t)(t->need | JIT_FLAT_CS);
     b->jit_cover = (uint16_t)t->cover;
     b->jit_eip = t->insn_eip[0];
     for (unsigned s = 0; s < JIT_SLOTS; s++) {
@@ -1402,7 +1423,7 @@ static void keep_translation(struct tcache *tc, struct block *b, const struct tr
 bool translate_block(struct tcache *tc, struct cpu *c, struct block *b)
 {
     unsigned cover = b->n - (b->chains ? 0u : 1u);
-    if (!b->code32 || !c->code32 || cover == 0 || !(c->jit_flat & JIT_FLAT_CS4G) ||
+    if (!b->code32 || !c->code32 || cover == 0 || !(c->jit_flat & JIT_FLAT_CS) ||
         (uint64_t)c->s.eip + b->bytes > 0x100000000ull) {
         b->jit_failed = true;
         return false;
