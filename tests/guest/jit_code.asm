@@ -1,0 +1,489 @@
+; Guest code for jit.c: sequences whose exact register, flag and
+; instruction-count effects the C side checks after faults, exits and
+; interrupts hit them.  Written in assembly so the instructions, their
+; order and their count are fixed (a compiler would choose its own).
+; Every routine here is called many times so it is translated under the
+; default threshold (50 runs) too.
+bits 32
+
+SEL_CODE32 equ 0x08
+SEL_DATA32 equ 0x10
+
+section .data
+align 4
+global pf_fix_pte, pf_fix_val, pf_count, pf_rec, test_esp, seq_esp, seq_out
+global far_ptr, u_out, s16_outp
+pf_fix_pte: dd 0        ; the paging entry the #PF handler writes (0: none expected)
+pf_fix_val: dd 0        ; ... and its value
+pf_count:   dd 0
+; The #PF frame as the handler saw it: pushad order, error code, EIP, CS,
+; EFLAGS, user ESP and SS (meaningful from ring 3 only), then CR2.
+pf_rec:     times 15 dd 0
+test_esp:   dd 0        ; ESP to restore in test_recover
+seq_esp:    dd 0        ; ESP inside pf_seq just before the faulting insn
+seq_out:    times 4 dd 0
+far_ptr:    dd 0, 0     ; offset, selector
+u_out:      times 4 dd 0
+s16_outp:   dd 0
+
+section .text
+extern pf_unexpected
+
+; ---- #PF: the IDT gate points here directly (no C on the way, so the
+; handler's instruction count is fixed: PF_HANDLER_INSNS in jit.c).
+; Records the frame, writes pf_fix_val to *pf_fix_pte once, flushes the
+; page and retries the faulting instruction.
+global pf_stub
+pf_stub:
+    pushad                          ; 1
+    cmp dword [pf_fix_pte], 0       ; 2
+    je .unexpected                  ; 3
+    mov eax, [esp + 0]              ; 4..31: 14 dwords of the frame
+    mov [pf_rec + 0], eax
+    mov eax, [esp + 4]
+    mov [pf_rec + 4], eax
+    mov eax, [esp + 8]
+    mov [pf_rec + 8], eax
+    mov eax, [esp + 12]
+    mov [pf_rec + 12], eax
+    mov eax, [esp + 16]
+    mov [pf_rec + 16], eax
+    mov eax, [esp + 20]
+    mov [pf_rec + 20], eax
+    mov eax, [esp + 24]
+    mov [pf_rec + 24], eax
+    mov eax, [esp + 28]
+    mov [pf_rec + 28], eax
+    mov eax, [esp + 32]
+    mov [pf_rec + 32], eax
+    mov eax, [esp + 36]
+    mov [pf_rec + 36], eax
+    mov eax, [esp + 40]
+    mov [pf_rec + 40], eax
+    mov eax, [esp + 44]
+    mov [pf_rec + 44], eax
+    mov eax, [esp + 48]
+    mov [pf_rec + 48], eax
+    mov eax, [esp + 52]
+    mov [pf_rec + 52], eax
+    mov eax, cr2                    ; 32
+    mov [pf_rec + 56], eax          ; 33
+    inc dword [pf_count]            ; 34
+    mov ecx, [pf_fix_pte]           ; 35
+    mov edx, [pf_fix_val]           ; 36
+    mov [ecx], edx                  ; 37
+    mov dword [pf_fix_pte], 0       ; 38: one fault per arming
+    invlpg [eax]                    ; 39
+    popad                           ; 40
+    add esp, 4                      ; 41
+    iret                            ; 42
+.unexpected:
+    mov eax, cr2
+    push eax
+    push dword [esp + 40]           ; EIP (pushad 32 + error 4 + the push above)
+    call pf_unexpected              ; does not return
+
+; ---- a fault in the middle of a straight-line block ----
+; void pf_seq(volatile uint32_t *p): known registers and flags, then a load
+; from p+8 (not present on every call), then work that uses the flags.
+global pf_seq, pf_seq_fault
+pf_seq:
+    pushad
+    mov edi, [esp + 36]
+    mov eax, 0x7fffffff
+    mov ebx, 1
+    mov ecx, 0x100
+    mov edx, 0x55
+    mov esi, 0x1111
+    mov ebp, 0x2222
+    mov [seq_esp], esp
+    add eax, ebx                    ; 0x80000000: OF SF AF PF
+    inc ecx                         ; 0x101: CF kept
+    cmp edx, 0x56                   ; -1: CF SF AF PF
+pf_seq_fault:
+    mov esi, [edi + 8]
+    adc esi, 0x10                   ; + CF of the cmp
+    lea ebx, [eax + ecx]
+    sbb ebx, edx                    ; CF of the adc
+    mov [seq_out + 0], esi
+    mov [seq_out + 4], ebx
+    popad
+    ret
+
+; void pf_seq_w(volatile uint32_t *p): the same with a faulting store.
+global pf_seq_w, pf_seq_w_fault
+pf_seq_w:
+    pushad
+    mov edi, [esp + 36]
+    mov eax, 0x4000
+    mov ebx, 0x4000
+    mov ecx, 0xfffffffe
+    mov edx, 0x80000000
+    mov esi, 0x0f0f0f0f
+    mov ebp, 0x3333
+    mov [seq_esp], esp
+    sub eax, ebx                    ; 0: ZF PF
+    dec edx                         ; 0x7fffffff: OF AF PF, ZF off, CF kept 0
+    add ecx, 1                      ; 0xffffffff: SF PF
+pf_seq_w_fault:
+    mov [edi + 12], esi
+    setnz al                        ; ZF of the add
+    sets bl                         ; SF of the add
+    mov [seq_out + 0], eax
+    mov [seq_out + 4], ebx
+    popad
+    ret
+
+; ---- instruction count ----
+; uint32_t icount_seq(volatile uint32_t *p): TSC ticks between two RDTSC
+; around seven straight-line instructions, one of which reads *p.
+global icount_seq
+icount_seq:
+    push ebx
+    push esi
+    push edi
+    mov edi, [esp + 16]
+    rdtsc
+    mov esi, eax                    ; 1
+    add ebx, 3                      ; 2
+    inc ecx                         ; 3
+    mov ecx, [edi]                  ; 4: may fault
+    add ecx, ebx                    ; 5
+    xor edx, edx                    ; 6
+    cmp ecx, edx                    ; 7
+    rdtsc
+    sub eax, esi
+    pop edi
+    pop esi
+    pop ebx
+    ret
+
+; ---- MMIO from translated code ----
+; void mmio_seq(volatile uint32_t *mmio, uint32_t out[8]): stores, loads
+; and a read-modify-write on an unclaimed MMIO address (reads all ones,
+; writes go nowhere), then a loop adding an MMIO dword 50 times.
+global mmio_seq
+mmio_seq:
+    pushad
+    mov edi, [esp + 36]
+    mov ebp, [esp + 40]
+    mov eax, 0x12345678
+    mov ecx, 5
+    mov esi, 0x55
+    mov [edi], eax                  ; dropped
+    mov ebx, [edi]                  ; 0xffffffff
+    add [edi], ecx                  ; 0xffffffff + 5 = 4: CF AF
+    lahf                            ; AH = SF ZF AF PF CF of the add
+    mov [ebp + 0], eax
+    add ecx, [edi]                  ; 5 + 0xffffffff = 4
+    mov [ebp + 4], ebx
+    mov [ebp + 8], ecx
+    movzx edx, byte [edi + 3]       ; 0xff
+    mov [ebp + 12], edx
+    mov byte [edi + 1], 0x77        ; dropped
+    mov [ebp + 16], esi
+    xor edx, edx
+    mov ecx, 50
+.loop:
+    add edx, [edi + 8]
+    dec ecx
+    jnz .loop
+    mov [ebp + 20], edx             ; -50
+    mov [ebp + 24], edi
+    mov [ebp + 28], ecx
+    popad
+    ret
+
+; uint32_t scratch_loop(uint32_t n): writes the low byte of n..1 to the
+; UART scratch register (port 0x3ff) and sums what reads back.
+global scratch_loop
+scratch_loop:
+    push ebx
+    mov ecx, [esp + 8]
+    xor ebx, ebx
+    mov dx, 0x3ff
+.loop:
+    mov al, cl
+    out dx, al
+    xor eax, eax
+    in al, dx
+    add ebx, eax
+    dec ecx
+    jnz .loop
+    mov eax, ebx
+    pop ebx
+    ret
+
+; ---- interrupts in tight loops ----
+; uint32_t irq_spin(volatile uint32_t *flag, uint32_t *twice): with IF on,
+; counts until *flag is set (by the IRQ 0 handler); *twice gets the
+; second counter, which must be exactly twice the first.
+global irq_spin
+irq_spin:
+    push ebx
+    mov ebx, [esp + 8]
+    xor ecx, ecx
+    xor edx, edx
+    sti
+.loop:
+    inc ecx
+    add edx, 2
+    cmp dword [ebx], 0
+    je .loop
+    cli
+    mov eax, [esp + 12]
+    mov [eax], edx
+    mov eax, ecx
+    pop ebx
+    ret
+
+; void jmp_self(void): sti; jmp $ - the IRQ 0 handler moves the return
+; EIP from jmp_self_spin to jmp_self_out.
+global jmp_self, jmp_self_spin, jmp_self_out
+jmp_self:
+    sti
+jmp_self_spin:
+    jmp jmp_self_spin
+jmp_self_out:
+    cli
+    ret
+
+; ---- control transfers to the very next instruction (ring 3) ----
+; Entered by ring3_enter on a stack page the user TLB does not hold, so
+; the transfer's stack access is the page's first: translated code takes
+; its slow path (the interpreter) for it.  u_out[0] = ESP difference
+; across the pair (0 when right), u_out[1] = what the POP after a CALL read
+; (the return address).  INT 0x80 goes back to ring 0.
+global user_call_next, user_call_next_ret, user_ret_next, user_ret_next_after
+global user_callr_next, user_callr_next_ret
+user_call_next:
+    mov edx, esp
+    call user_call_next_ret
+user_call_next_ret:
+    pop dword [u_out + 4]
+    sub edx, esp
+    mov [u_out + 0], edx
+    int 0x80
+
+; ESP points at the address of user_ret_next_after, the next instruction.
+user_ret_next:
+    mov edx, esp
+    add edx, 4
+    ret
+user_ret_next_after:
+    sub edx, esp
+    mov [u_out + 0], edx
+    int 0x80
+
+user_callr_next:
+    mov edx, esp
+    mov ecx, user_callr_next_ret
+    call ecx
+user_callr_next_ret:
+    pop dword [u_out + 4]
+    sub edx, esp
+    mov [u_out + 0], edx
+    int 0x80
+
+; ---- recovery: a C handler sends faults that end a test here ----
+global test_recover
+test_recover:
+    mov esp, [test_esp]
+    mov dword [esp + 28], 0xffffffff    ; the caller's EAX after popad
+    popad
+    ret
+
+; uint32_t far_call(uint32_t sel, uint32_t off): far call, returns EAX.
+global far_call
+far_call:
+    pushad
+    mov [test_esp], esp
+    mov eax, [esp + 36]
+    mov [far_ptr + 4], eax
+    mov eax, [esp + 40]
+    mov [far_ptr], eax
+    call far [far_ptr]
+    mov [esp + 28], eax
+    popad
+    ret
+
+; void far_jump(uint32_t sel, uint32_t off): EAX = 0xffffffff,
+; ECX = 0xaaaaaaaa, far jump; comes back through test_recover.
+global far_jump
+far_jump:
+    pushad
+    mov [test_esp], esp
+    mov eax, [esp + 36]
+    mov [far_ptr + 4], eax
+    mov eax, [esp + 40]
+    mov [far_ptr], eax
+    mov eax, 0xffffffff
+    mov ecx, 0xaaaaaaaa
+    jmp far [far_ptr]
+
+; ---- the same bytes as 32-bit and as 16-bit code ----
+; 32-bit: mov eax,0x00eb1234 / mov cx,0x5678 / xor al,0x12 / inc eax / ud2
+; 16-bit: mov ax,0x1234 / jmp $+2 / mov ecx,0x12345678 / inc ax / ud2
+align 16
+global mode_code
+mode_code:
+    db 0xb8, 0x34, 0x12, 0xeb, 0x00
+    db 0x66, 0xb9, 0x78, 0x56, 0x34, 0x12
+    db 0x40
+    db 0x0f, 0x0b
+
+; ---- segments with a base or a limit in hot loops ----
+; uint32_t fs_sum(uint32_t sel, uint32_t off, uint32_t n): FS = sel, adds
+; the dword at FS:off n times, FS back to flat.
+global fs_sum
+fs_sum:
+    mov eax, [esp + 4]
+    mov fs, ax
+    mov edx, [esp + 8]
+    mov ecx, [esp + 12]
+    xor eax, eax
+.loop:
+    add eax, [fs:edx]
+    dec ecx
+    jnz .loop
+    mov dx, SEL_DATA32
+    mov fs, dx
+    ret
+
+; uint32_t ds_walk(uint32_t sel, uint32_t off, uint32_t n): DS = sel, adds
+; the dwords at DS:off, off+4, ... (n of them); EBX counts them.  A #GP
+; comes back through test_recover (the C handler restores DS).
+global ds_walk, ds_walk_load
+ds_walk:
+    pushad
+    mov [test_esp], esp
+    mov eax, [esp + 36]
+    mov edx, [esp + 40]
+    mov ecx, [esp + 44]
+    mov ds, ax
+    xor eax, eax
+    xor ebx, ebx
+ds_walk_load:
+    add eax, [edx]
+    add edx, 4
+    inc ebx
+    dec ecx
+    jnz ds_walk_load
+    mov [ss:esp + 28], eax
+    mov ax, SEL_DATA32
+    mov ds, ax
+    popad
+    ret
+
+; ---- a 16-bit stack ----
+; uint32_t stack_run(uint32_t ss_sel, uint32_t esp, uint32_t n, uint32_t *esp_after):
+; on SS:ESP, n rounds of PUSH/PUSH imm/CALL/POP/POP and a callee that pops
+; its return address and argument and pushes them back before RET.
+; Returns the sum over c = n..1 of 0x1234 + c.
+global stack_run
+stack_run:
+    pushad
+    mov [test_esp], esp
+    mov eax, [esp + 48]
+    mov [s16_outp], eax
+    mov eax, [esp + 36]
+    mov ebx, [esp + 40]
+    mov ecx, [esp + 44]
+    mov ss, ax
+    mov esp, ebx
+    xor edx, edx
+.loop:
+    push ecx
+    push dword 0x1234
+    call stack_callee
+    pop ebx
+    add edx, ebx
+    pop ecx
+    dec ecx
+    jnz .loop
+    mov eax, [s16_outp]
+    mov [eax], esp
+    mov ax, SEL_DATA32
+    mov ss, ax
+    mov esp, [test_esp]
+    mov [esp + 28], edx
+    popad
+    ret
+
+stack_callee:
+    pop eax
+    pop ebx
+    add ebx, ecx
+    push ebx
+    push eax
+    ret
+
+; ---- ring 3: a PUSH and a RET whose stack page is not present ----
+; Entered by ring3_enter with ESP at the top of the test page; INT 0x80
+; goes back to ring 0.
+global user_push_seq, user_push_at
+user_push_seq:
+    mov eax, 0xa5a5a5a5
+    mov ebx, 0x10
+    mov ecx, 0xffffffff
+    mov edx, 0x7
+    mov esi, 0x3333
+    mov edi, 0x4444
+    mov ebp, 0x5555
+    inc ecx                         ; 0: ZF PF AF
+    sub edx, ebx                    ; 0xfffffff7: CF SF
+user_push_at:
+    push eax
+    push edx
+    pop ecx
+    pop ebx
+    mov [u_out + 0], ebx
+    mov [u_out + 4], ecx
+    mov [u_out + 8], esp
+    int 0x80
+
+; ESP points at a return address (user_ret_back) on the test page.
+global user_ret_seq, user_ret_at, user_ret_back
+user_ret_seq:
+    mov eax, 0x7fffffff
+    mov ebx, 0x22
+    mov ecx, 0x33
+    mov edx, 0x44
+    mov esi, 0x55
+    mov edi, 0x66
+    mov ebp, 0x77
+    add eax, 1                      ; 0x80000000: OF SF AF PF
+user_ret_at:
+    ret
+    ud2                             ; not the next insn: ret_to_next_insn covers that
+user_ret_back:
+    mov [u_out + 0], esp
+    mov [u_out + 4], eax
+    int 0x80
+
+; ---- a block ending where a translated jump target would pass CS.limit ----
+; Called far through a flat CS (translated) and through a CS whose limit
+; ends with this page: the JMP / Jcc to the next page must #GP.
+section .text
+align 4096
+global cslim_jmp_fn, cslim_jmp, cslim_jcc_fn, cslim_jcc
+cslim_page:
+    times 0xf00 db 0xcc
+cslim_jmp_fn:
+    mov eax, 1
+cslim_jmp:
+    jmp cslim_far1
+cslim_jcc_fn:
+    xor eax, eax
+    mov eax, 3
+cslim_jcc:
+    je cslim_far2
+    mov eax, 4
+    retf
+    times 0x1040 - ($ - cslim_page) db 0xcc
+cslim_far1:
+    mov eax, 2
+    retf
+cslim_far2:
+    mov eax, 5
+    retf
