@@ -952,7 +952,9 @@ static void emit_stubs(struct tr *t)
             uint32_t to_leave = emit_interp_call(t, s->k, (enum fl_state)s->fl_at,
                                                  (enum fl_state)s->fl_after, true);
             uint32_t to_resume = x64_jmp_rel32(&t->x);
-            patch_to(t, to_resume, t->start[s->k + 1]);
+            /* A CALL/RET whose target is the next insn seems to have fallen
+             * through, but no code for the next insn follows a line end. */
+            patch_to(t, to_resume, ends_line(t->c, &t->b->insn[s->k]) ? x64_pos(&t->x) : t->start[s->k + 1]);
             patch_to(t, to_leave, x64_pos(&t->x));
             emit_leave(t, s->k);
             break;
