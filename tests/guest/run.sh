@@ -25,7 +25,7 @@ timeout_s=${GUEST_TIMEOUT:-30}
 morph=${1:-$root/build/morph}
 
 guests="hello protmode_rom realmode paging exceptions usermode pit rtc uart cpuid smc cpu_exercise
-  insn686 sysenter iopl callgate paging2 x87 x87_ferr taskgate v86 a20 stack16 jit"
+  insn686 sysenter iopl callgate paging2 x87 x87_ferr taskgate v86 a20 stack16 jit jit_smc"
 [ -n "${GUEST_ONLY:-}" ] && guests=$GUEST_ONLY
 
 # FAIL lines QEMU's TCG is known to produce where it deviates from real
