@@ -46,7 +46,7 @@ extern char cslim_jmp_fn[], cslim_jmp[], cslim_jcc_fn[], cslim_jcc[], ds_walk_lo
 void pf_seq(volatile uint32_t *p);
 void pf_seq_w(volatile uint32_t *p);
 uint32_t icount_seq(volatile uint32_t *p);
-void mmio_seq(volatile uint32_t *mmio, uint32_t out[8]);
+void mmio_seq(volatile uint32_t *mmio, uint32_t out[9]);
 uint32_t scratch_loop(uint32_t n);
 uint32_t irq_spin(volatile uint32_t *flag, uint32_t *twice);
 void jmp_self(void);
@@ -55,6 +55,12 @@ void far_jump(uint32_t sel, uint32_t off);
 uint32_t fs_sum(uint32_t sel, uint32_t off, uint32_t n);
 uint32_t ds_walk(uint32_t sel, uint32_t off, uint32_t n);
 uint32_t stack_run(uint32_t ss_sel, uint32_t esp, uint32_t n, uint32_t *esp_after);
+void tf_body(void);
+void tf_run(void);
+extern char tf_after_mov[], tf_after_add[], tf_after_inc[], tf_after_mov2[], tf_ret_addr[];
+uint32_t pop_ds_load(uint32_t sel, uint32_t off);
+uint32_t alias_func(void);
+extern char alias_imm[];
 void user_push_seq(void);
 void user_call_next(void);
 void user_ret_next(void);
@@ -357,6 +363,19 @@ static void test_icount(void)
           bad_plain, got_plain, plain);
     check("icount_across_page_fault_exact", bad_fault < 0,
           "round %d: %u TSC ticks (faults %u), want %u", bad_fault, got_fault, pf_count, faulted);
+
+    /* The load an MMIO exit: the count is that of the plain run. */
+    volatile uint32_t *mmio = (volatile uint32_t *)(uintptr_t)(MMIO_BASE + 0x200);
+    bad_plain = -1;
+    for (int r = 0; r < ROUNDS && bad_plain < 0; r++) {
+        uint32_t d = icount_seq(mmio);
+        if (d != plain) {
+            bad_plain = r;
+            got_plain = d;
+        }
+    }
+    check("icount_across_mmio_exit_exact", bad_plain < 0, "round %d: %u TSC ticks, want %u",
+          bad_plain, got_plain, plain);
 }
 
 /* ---- MMIO and port I/O from translated code ---- */
@@ -365,8 +384,10 @@ static void test_mmio(void)
     volatile uint32_t *mmio = (volatile uint32_t *)(uintptr_t)(MMIO_BASE + 0x100);
     int bad = 0;
     for (int r = 0; r < ROUNDS && !bad; r++) {
-        uint32_t out[8];
+        uint32_t out[9];
         mmio_seq(mmio, out);
+        /* cmp 0x55, 0x56 before a store and a load that exit: AH = 0x97 */
+        bad |= regs_differ("mmio_flags_kept_across_exits", out[8], 0x12349778u, r);
         /* add [mmio], 5 read 0xffffffff: 4, CF AF -> LAHF AH = 0x13 */
         bad |= regs_differ("mmio_rmw_flags_lahf", out[0], 0x12341378u, r);
         bad |= regs_differ("mmio_load_all_ones", out[1], 0xFFFFFFFFu, r);
@@ -576,6 +597,85 @@ static void test_ds_limit(void)
     idt_set_handler(13, 0);
 }
 
+/* POP DS inside a block changes the base the next load in it uses. */
+static void test_pop_ds(void)
+{
+    gdt_set_seg(SEL_FS4, 4, 0xFFFFF, 0x92, 0xC);
+    uint32_t off = (uint32_t)fs_vals;
+    int bad = 0;
+    for (int r = 0; r < ROUNDS && !bad; r++) {
+        uint32_t a = pop_ds_load(SEL_DATA32, off);
+        uint32_t b = pop_ds_load(SEL_FS4, off);
+        bad |= regs_differ("pop_ds_flat_load", a, fs_vals[0], r);
+        bad |= regs_differ("pop_ds_based_load", b, fs_vals[1], r);
+    }
+    if (!bad)
+        pass("pop_ds_base_in_hot_block");
+}
+
+/* ---- TF: code that is translated must still single-step ---- */
+static volatile uint32_t db_eips[16], db_count;
+
+static void db_handler(struct int_frame *f)
+{
+    if (db_count < 16)
+        db_eips[db_count] = f->eip;
+    db_count++;
+}
+
+static void test_single_step(void)
+{
+    for (int r = 0; r < ROUNDS; r++)
+        tf_body();
+    idt_set_handler(1, db_handler);
+    /* A trap after CALL, each insn of tf_body, its RET, PUSHFD, AND and
+     * the POPFD that clears TF (TF was set when it started). */
+    const uint32_t want[] = { (uint32_t)tf_body, (uint32_t)tf_after_mov, (uint32_t)tf_after_add,
+                              (uint32_t)tf_after_inc, (uint32_t)tf_after_mov2,
+                              (uint32_t)tf_ret_addr };
+    int bad = -1;
+    for (int r = 0; r < 20 && bad < 0; r++) {
+        db_count = 0;
+        tf_run();
+        if (db_count != 9)
+            bad = r;
+        for (unsigned k = 0; k < 6; k++)
+            if (db_eips[k] != want[k])
+                bad = r;
+    }
+    check("single_step_over_translated_code", bad < 0,
+          "round %d: %u traps, EIPs %x %x %x %x %x %x (want 9: %x %x %x %x %x %x ...)", bad,
+          db_count, db_eips[0], db_eips[1], db_eips[2], db_eips[3], db_eips[4], db_eips[5],
+          want[0], want[1], want[2], want[3], want[4], want[5]);
+    idt_set_handler(1, 0);
+}
+
+/* ---- SMC through an alias: hot code patched through another linear
+ * address of its physical page ---- */
+static table pt_alias;
+#define ALIAS_VA 0x40000000u
+
+static void test_smc_alias(void)
+{
+    uint32_t page = (uint32_t)alias_func & ~0xFFFu;
+    pt_alias[0] = page | PG_P | PG_RW;
+    pd[ALIAS_VA >> 22] = (uint32_t)pt_alias | PG_P | PG_RW;
+    invlpg((void *)(uintptr_t)ALIAS_VA);
+    volatile uint32_t *imm = (volatile uint32_t *)(uintptr_t)(ALIAS_VA + ((uint32_t)alias_imm - page));
+    uint32_t v = 0x66666666, got = 0;
+    int bad = -1;
+    for (int r = 0; r < ROUNDS && bad < 0; r++) {
+        for (int k = 0; k < 60 && bad < 0; k++)
+            if ((got = alias_func()) != v + 2)
+                bad = r;
+        v = 0x01000193u * (uint32_t)(r + 1);
+        *imm = v;
+        if ((got = alias_func()) != v + 2)
+            bad = r;
+    }
+    check("smc_through_alias_mapping", bad < 0, "round %d: returned %x, want %x", bad, got, v + 2);
+}
+
 /* ---- a 16-bit stack under a hot block with PUSH/POP/CALL/RET ---- */
 static uint8_t s16_area[0x10000] __attribute__((aligned(4096)));
 static uint8_t s32_area[4096] __attribute__((aligned(16)));
@@ -625,7 +725,10 @@ int guest_main(uint32_t mb_magic, uint32_t mb_info)
     test_code_size();
     test_fs_base();
     test_ds_limit();
+    test_pop_ds();
     test_stack16();
+    test_single_step();
+    test_smc_alias();
     test_interrupts();
     test_transfer_to_next();        /* last: a wrong translation ends the program */
     return test_finish();

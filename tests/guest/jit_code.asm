@@ -159,7 +159,7 @@ icount_seq:
     ret
 
 ; ---- MMIO from translated code ----
-; void mmio_seq(volatile uint32_t *mmio, uint32_t out[8]): stores, loads
+; void mmio_seq(volatile uint32_t *mmio, uint32_t out[9]): stores, loads
 ; and a read-modify-write on an unclaimed MMIO address (reads all ones,
 ; writes go nowhere), then a loop adding an MMIO dword 50 times.
 global mmio_seq
@@ -170,8 +170,12 @@ mmio_seq:
     mov eax, 0x12345678
     mov ecx, 5
     mov esi, 0x55
+    cmp esi, 0x56                   ; CF SF AF PF, kept across the two exits
     mov [edi], eax                  ; dropped
     mov ebx, [edi]                  ; 0xffffffff
+    lahf
+    mov [ebp + 32], eax
+    mov eax, 0x12345678
     add [edi], ecx                  ; 0xffffffff + 5 = 4: CF AF
     lahf                            ; AH = SF ZF AF PF CF of the add
     mov [ebp + 0], eax
@@ -284,6 +288,56 @@ user_callr_next_ret:
     sub edx, esp
     mov [u_out + 0], edx
     int 0x80
+
+; ---- single-step over code that is translated ----
+; void tf_body(void): five instructions, run hot without TF, then by
+; tf_run with TF set: each must trap (#DB) with EIP at the next one.
+global tf_body, tf_after_mov, tf_after_add, tf_after_inc, tf_after_mov2, tf_run, tf_ret_addr
+tf_body:
+    mov eax, 1
+tf_after_mov:
+    add eax, 2
+tf_after_add:
+    inc eax
+tf_after_inc:
+    mov ecx, eax
+tf_after_mov2:
+    ret
+
+tf_run:
+    pushfd
+    or dword [esp], 0x100
+    popfd
+    call tf_body
+tf_ret_addr:
+    pushfd
+    and dword [esp], ~0x100
+    popfd
+    ret
+
+; uint32_t pop_ds_load(uint32_t sel, uint32_t off): DS = sel by POP DS
+; inside a block, the dword at DS:off, DS = flat by POP DS.
+global pop_ds_load
+pop_ds_load:
+    mov ecx, [esp + 4]
+    mov edx, [esp + 8]
+    push ecx
+    pop ds
+    mov eax, [edx]
+    push dword SEL_DATA32
+    pop ds
+    ret
+
+; ---- a hot function alone on its page (for a patch through an alias) ----
+align 4096
+global alias_func, alias_imm
+alias_func:
+    db 0xb8                         ; mov eax, imm32
+alias_imm:
+    dd 0x66666666
+    add eax, 2
+    ret
+align 4096
 
 ; ---- recovery: a C handler sends faults that end a test here ----
 global test_recover

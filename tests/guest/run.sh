@@ -8,6 +8,8 @@
 #                             development reference: qemu-system-i386 -accel tcg)
 #   GUEST_TIMEOUT=30          seconds per guest
 #   GUEST_ONLY="pit rtc"      run only these guests
+#   GUEST_ENGINE=interp       morph's --engine (e.g. interp, jit,threshold=1;
+#                             default: morph's own, jit with threshold 50)
 #
 # A guest passes when it exits with status 1 (it wrote 0 to the debug-exit
 # port), printed at least one PASS line and no FAIL line, and its extra check
@@ -23,6 +25,8 @@ logs="$build/logs"
 runner=${GUEST_RUNNER:-morph}
 timeout_s=${GUEST_TIMEOUT:-30}
 morph=${1:-$root/build/morph}
+engine_args=()
+[ -n "${GUEST_ENGINE:-}" ] && engine_args=(--engine "$GUEST_ENGINE")
 
 guests="hello protmode_rom realmode paging exceptions usermode pit rtc uart cpuid smc cpu_exercise
   insn686 sysenter iopl callgate paging2 x87 x87_ferr taskgate v86 a20 stack16 jit jit_smc"
@@ -82,7 +86,7 @@ run_guest() {
             -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
             </dev/null >"$logs/$name.out" 2>"$logs/$name.err"
     else
-        timeout "$timeout_s" "$morph" run --$kind "$image" --debug-exit \
+        timeout "$timeout_s" "$morph" run ${engine_args[@]+"${engine_args[@]}"} --$kind "$image" --debug-exit \
             </dev/null >"$logs/$name.out" 2>"$logs/$name.err"
     fi
 }
