@@ -22,6 +22,8 @@ const char test_program_name[] = "jit";
 #define PG_P   0x001u
 #define PG_RW  0x002u
 #define PG_US  0x004u
+#define PG_A   0x020u
+#define PG_D   0x040u
 #define PG_PS  0x080u
 #define EFL_ARITH 0x8D5u            /* CF PF AF ZF SF OF */
 
@@ -31,6 +33,7 @@ const char test_program_name[] = "jit";
 #define SEL_FS8     SEL_SPARE(3)    /* data, base 8, 4 GiB */
 #define SEL_DSPAGE  SEL_SPARE(4)    /* data, base ds_page, limit 0xFFF */
 #define SEL_SS16    SEL_SPARE(5)    /* 16-bit stack (B=0), base s16_area, limit 0xFFFF */
+#define SEL_CSB     SEL_SPARE(6)    /* 32-bit code, base 0x1000, 4 GiB (wraps) */
 
 /* ---- jit_code.asm ---- */
 struct pf_record {
@@ -61,6 +64,11 @@ extern char tf_after_mov[], tf_after_add[], tf_after_inc[], tf_after_mov2[], tf_
 uint32_t pop_ds_load(uint32_t sel, uint32_t off);
 uint32_t alias_func(void);
 extern char alias_imm[];
+void ad_rw(volatile uint32_t *p, uint32_t write);
+uint32_t priv_read(volatile uint32_t *p);
+void user_priv_read(void);
+extern char priv_read_load[], eip_probe[], eip_probe_ret[], fetch_page_b[];
+uint32_t fetch_fn(void);
 void user_push_seq(void);
 void user_call_next(void);
 void user_ret_next(void);
@@ -115,6 +123,17 @@ static void unmap_page(volatile const void *p)
 
 /* The check under way, named in a report of an unexpected #PF. */
 static const char *current = "jit";
+
+/* Makes page p read-only; the next write faults and pf_stub allows it. */
+static void protect_page(volatile const void *p)
+{
+    volatile uint32_t *pte = pte_of(p);
+    *pte &= ~PG_RW;
+    invlpg(p);
+    pf_count = 0;
+    pf_fix_val = *pte | PG_RW;
+    pf_fix_pte = (uint32_t)pte;
+}
 
 void pf_unexpected(uint32_t eip, uint32_t cr2)
 {
@@ -212,14 +231,20 @@ static void test_pf_store(void)
     volatile uint32_t *page = test_pages[1];
     int bad = 0;
     for (int r = 0; r < ROUNDS && !bad; r++) {
+        /* Odd rounds: present but read-only (CR0.WP): P|W in the error code. */
+        int ro = r & 1;
         page[3] = 0;
-        unmap_page(page);
+        if (ro)
+            protect_page(page);
+        else
+            unmap_page(page);
         pf_seq_w(page);
         const volatile struct pf_record *p = &pf_rec;
         bad |= regs_differ("pf_store_fault_count", pf_count, 1, r);
         bad |= regs_differ("pf_store_eip", p->eip, (uint32_t)pf_seq_w_fault, r);
         bad |= regs_differ("pf_store_cr2", p->cr2, (uint32_t)&page[3], r);
-        bad |= regs_differ("pf_store_error_code", p->error, 2, r);
+        bad |= regs_differ(ro ? "pf_store_readonly_error_code" : "pf_store_error_code", p->error,
+                           ro ? 3u : 2u, r);
         bad |= regs_differ("pf_store_eax", p->eax, 0, r);
         bad |= regs_differ("pf_store_ebx", p->ebx, 0x4000, r);
         bad |= regs_differ("pf_store_ecx", p->ecx, 0xFFFFFFFFu, r);
@@ -676,6 +701,103 @@ static void test_smc_alias(void)
     check("smc_through_alias_mapping", bad < 0, "round %d: returned %x, want %x", bad, got, v + 2);
 }
 
+/* ---- A/D bits: set by translated accesses, D also when the TLB entry
+ * was made by a read ---- */
+static void test_accessed_dirty(void)
+{
+    volatile uint32_t *page = test_pages[3];
+    volatile uint32_t *pte = pte_of(page);
+    int bad = -1;
+    uint32_t seen = 0;
+    for (int r = 0; r < ROUNDS && bad < 0; r++) {
+        uint32_t write = r & 1;
+        *pte &= ~(PG_A | PG_D);
+        invlpg(page);
+        ad_rw(page, write);
+        seen = *pte & (PG_A | PG_D);
+        if (seen != (write ? PG_A | PG_D : PG_A))
+            bad = r;
+    }
+    check("accessed_dirty_from_hot_code", bad < 0, "round %d: PTE A/D %x, want %x", bad, seen,
+          (bad & 1) ? PG_A | PG_D : PG_A);
+}
+
+/* ---- a translation made at CPL 0, run at CPL 3 on a supervisor page ---- */
+static void test_cpl_reuse(void)
+{
+    volatile uint32_t *page = test_pages[3], *ustack = test_pages[1];
+    volatile uint32_t *pte = pte_of(page);
+    int bad = 0;
+    for (int r = 0; r < ROUNDS && !bad; r++) {
+        page[0] = 0x7000u + (uint32_t)r;
+        *pte &= ~PG_US;
+        invlpg(page);
+        for (int k = 0; k < 60 && !bad; k++)
+            bad |= regs_differ("cpl0_read_supervisor_page", priv_read(page), page[0] + 1, r);
+        pf_count = 0;
+        pf_fix_val = *pte | PG_US;
+        pf_fix_pte = (uint32_t)pte;
+        u_out[0] = 0;
+        u_out[3] = (uint32_t)page;
+        ring3_enter(user_priv_read, (uint32_t)ustack + 4096, 0x2);
+        const volatile struct pf_record *p = &pf_rec;
+        bad |= regs_differ("cpl3_supervisor_page_fault_count", pf_count, 1, r);
+        bad |= regs_differ("cpl3_supervisor_page_error_code", p->error, 5, r);  /* user, read, present */
+        bad |= regs_differ("cpl3_supervisor_page_eip", p->eip, (uint32_t)priv_read_load, r);
+        bad |= regs_differ("cpl3_supervisor_page_cr2", p->cr2, (uint32_t)page, r);
+        bad |= regs_differ("cpl3_read_after_fix", u_out[0], page[0] + 1, r);
+    }
+    *pte |= PG_US;
+    invlpg(page);
+    if (!bad)
+        pass("translation_from_cpl0_faults_at_cpl3");
+}
+
+/* ---- the same code through two CS bases: EIPs it pushes differ ---- */
+static void test_cs_base(void)
+{
+    gdt_set_seg(SEL_CSB, 0x1000, 0xFFFFF, 0x9A, 0xC);
+    uint32_t flat = (uint32_t)eip_probe, want = (uint32_t)eip_probe_ret;
+    int bad = 0;
+    for (int r = 0; r < ROUNDS && !bad; r++) {
+        bad |= regs_differ("cs_base0_pushed_eip", far_call(SEL_CODE32, flat), want, r);
+        if (r >= ROUNDS / 2)
+            bad |= regs_differ("cs_base1000_pushed_eip", far_call(SEL_CSB, flat - 0x1000),
+                               want - 0x1000, r);
+    }
+    for (int r = 0; r < ROUNDS && !bad; r++)
+        bad |= regs_differ("cs_base1000_pushed_eip", far_call(SEL_CSB, flat - 0x1000), want - 0x1000, r);
+    for (int r = 0; r < 10 && !bad; r++)
+        bad |= regs_differ("cs_base0_pushed_eip_again", far_call(SEL_CODE32, flat), want, r);
+    if (!bad)
+        pass("cs_base_change_same_code");
+}
+
+/* ---- a code fetch #PF where a hot function runs into the next page ---- */
+static void test_fetch_fault(void)
+{
+    int bad = 0;
+    for (int r = 0; r < ROUNDS && !bad; r++) {
+        if (r & 1)
+            unmap_page(fetch_page_b);
+        else
+            pf_count = 1;                   /* even rounds: mapped, no fault */
+        uint32_t v = fetch_fn();
+        bad |= regs_differ("fetch_fault_result", v, 0x101, r);
+        bad |= regs_differ("fetch_fault_count", pf_count, 1, r);
+        if (!(r & 1))
+            continue;
+        const volatile struct pf_record *p = &pf_rec;
+        bad |= regs_differ("fetch_fault_eip", p->eip, (uint32_t)fetch_page_b, r);
+        bad |= regs_differ("fetch_fault_cr2", p->cr2, (uint32_t)fetch_page_b, r);
+        bad |= regs_differ("fetch_fault_error_code", p->error, 0, r);
+        bad |= regs_differ("fetch_fault_eax", p->eax, 0x100, r);
+        bad |= regs_differ("fetch_fault_eflags", p->eflags & EFL_ARITH, 0x14, r);   /* AF PF */
+    }
+    if (!bad)
+        pass("code_fetch_fault_at_page_end");
+}
+
 /* ---- a 16-bit stack under a hot block with PUSH/POP/CALL/RET ---- */
 static uint8_t s16_area[0x10000] __attribute__((aligned(4096)));
 static uint8_t s32_area[4096] __attribute__((aligned(16)));
@@ -729,6 +851,10 @@ int guest_main(uint32_t mb_magic, uint32_t mb_info)
     test_stack16();
     test_single_step();
     test_smc_alias();
+    test_accessed_dirty();
+    test_cpl_reuse();
+    test_cs_base();
+    test_fetch_fault();
     test_interrupts();
     test_transfer_to_next();        /* last: a wrong translation ends the program */
     return test_finish();

@@ -328,6 +328,64 @@ pop_ds_load:
     pop ds
     ret
 
+; ---- accessed and dirty bits from translated accesses ----
+; void ad_rw(volatile uint32_t *p, uint32_t write): reads p[0], then
+; (write != 0) stores it to p[1] - the TLB entry comes from the read.
+global ad_rw
+ad_rw:
+    mov ecx, [esp + 4]
+    mov edx, [esp + 8]
+    mov eax, [ecx]
+    test edx, edx
+    jz .done
+    mov [ecx + 4], eax
+.done:
+    ret
+
+; ---- a translation made at CPL 0 and run at CPL 3 ----
+; uint32_t priv_read(volatile uint32_t *p): *p + 1.
+global priv_read, priv_read_load, user_priv_read
+priv_read:
+    mov ecx, [esp + 4]
+priv_read_load:
+    mov eax, [ecx]
+    add eax, 1
+    ret
+; Ring 3: priv_read(u_out[3]) into u_out[0], INT 0x80.
+user_priv_read:
+    push dword [u_out + 12]
+    call priv_read
+    add esp, 4
+    mov [u_out + 0], eax
+    int 0x80
+
+; ---- the same code through CS bases 0 and 0x1000 (both 4 GiB limits) ----
+; Far-called: returns in EAX the CS-relative EIP of eip_probe_ret.
+global eip_probe, eip_probe_ret
+eip_probe:
+    call eip_probe_pop
+eip_probe_ret:
+    ud2
+eip_probe_pop:
+    pop eax
+    retf
+
+; ---- a hot function running off the end of its page into the next one
+; (fetch_page_b, alone on its page, is taken away: #PF on the fetch) ----
+align 4096
+fetch_page_a:
+    times 0xff0 db 0xcc
+global fetch_fn, fetch_page_b
+; uint32_t fetch_fn(void): 0x7f + 0x81 (AF PF), then + 1 on the next page.
+fetch_fn:
+    mov eax, 0x7f
+    add eax, 0x81
+    times 0x1000 - ($ - fetch_page_a) nop
+fetch_page_b:
+    add eax, 1
+    ret
+align 4096
+
 ; ---- a hot function alone on its page (for a patch through an alias) ----
 align 4096
 global alias_func, alias_imm
