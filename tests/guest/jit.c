@@ -73,7 +73,7 @@ void user_push_seq(void);
 void user_call_next(void);
 void user_ret_next(void);
 void user_callr_next(void);
-extern char user_call_next_ret[], user_ret_next_after[], user_callr_next_ret[];
+extern char user_call_next_ret[], user_ret_next_after[], user_callr_next_ret[], user_ret_runaway[];
 void user_ret_seq(void);
 
 /* Instructions pf_stub runs from its first to its IRET (counted in the
@@ -121,9 +121,6 @@ static void unmap_page(volatile const void *p)
     pf_fix_pte = (uint32_t)pte;
 }
 
-/* The check under way, named in a report of an unexpected #PF. */
-static const char *current = "jit";
-
 /* Makes page p read-only; the next write faults and pf_stub allows it. */
 static void protect_page(volatile const void *p)
 {
@@ -135,8 +132,21 @@ static void protect_page(volatile const void *p)
     pf_fix_pte = (uint32_t)pte;
 }
 
+/* The check under way, named in a report of an unexpected #PF. */
+static const char *current = "jit";
+/* Set while ring-3 code runs that may fault unexpectedly: the fault ends
+ * the ring-3 run instead of the program, and is recorded here. */
+static volatile int pf_escape;
+static volatile uint32_t escaped_eip, escaped_cr2;
+
 void pf_unexpected(uint32_t eip, uint32_t cr2)
 {
+    if (pf_escape) {
+        pf_escape = 0;
+        escaped_eip = eip;
+        escaped_cr2 = cr2;
+        ring3_leave();
+    }
     kprintf("FAIL %s: unexpected #PF at eip %x cr2 %x\n", current, eip, cr2);
     debug_exit(1);
 }
@@ -331,8 +341,9 @@ static void test_pf_user_stack(void)
 /* ---- CALL rel, RET and CALL r32 whose target is the next instruction,
  * with the stack access taking the translated code's slow path (the
  * interpreter): "EIP is at the next instruction" must not be taken for
- * "did not jump".  A transfer run again and again walks the stack down into
- * the unmapped guard page below: an unexpected #PF names the check. ---- */
+ * "did not jump".  A CALL run again and again walks the stack down into the
+ * unmapped guard page below (the #PF ends the ring-3 run); a RET run twice
+ * lands in user_ret_runaway. ---- */
 static void test_transfer_to_next(void)
 {
     static const char *const names[] = { "call_rel_to_next_insn", "ret_to_next_insn",
@@ -347,16 +358,27 @@ static void test_transfer_to_next(void)
         current = names[k];
         int bad = -1;
         uint32_t esp = (uint32_t)stack + 4096 - 16;
+        escaped_eip = escaped_cr2 = 0;
         for (int r = 0; r < ROUNDS && bad < 0; r++) {
             u_out[0] = u_out[1] = 0xFFFFFFFFu;
             stack[1020] = (uint32_t)user_ret_next_after;   /* at esp, for RET */
+            for (int q = 1021; q < 1024; q++)
+                stack[q] = (uint32_t)user_ret_runaway;
             invlpg(stack);                                  /* the user TLB forgets it */
+            pf_escape = 1;
             ring3_enter(fns[k], esp, 0x2);
-            if (u_out[0] != 0 || (popped[k] && u_out[1] != popped[k]))
+            if (!pf_escape)
+                bad = r;
+            pf_escape = 0;
+            if (u_out[0] != 0 || (popped[k] && u_out[1] != popped[k]) || u_out[1] == 0xBAD0BAD0u)
                 bad = r;
         }
-        check(names[k], bad < 0, "round %d: ESP moved by %d across it (popped %x, want %x)",
-              bad, (int)u_out[0], u_out[1], popped[k]);
+        if (escaped_eip)
+            fail(names[k], "round %d: ran until #PF at eip %x cr2 %x (the transfer repeated)", bad,
+                 escaped_eip, escaped_cr2);
+        else
+            check(names[k], bad < 0, "round %d: ESP moved by %d across it (u_out[1] %x, want %x)",
+                  bad, (int)u_out[0], u_out[1], popped[k]);
     }
     current = "jit";
     *pte_of(guard) |= PG_P;

@@ -278,6 +278,14 @@ user_ret_next_after:
     sub edx, esp
     mov [u_out + 0], edx
     int 0x80
+; The words above the return address point here: a RET run twice ends up
+; here and reports its ESP instead of running off into the stack.
+global user_ret_runaway
+user_ret_runaway:
+    sub edx, esp
+    mov [u_out + 0], edx
+    mov dword [u_out + 4], 0xbad0bad0
+    int 0x80
 
 user_callr_next:
     mov edx, esp
