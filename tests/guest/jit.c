@@ -34,6 +34,7 @@ const char test_program_name[] = "jit";
 #define SEL_DSPAGE  SEL_SPARE(4)    /* data, base ds_page, limit 0xFFF */
 #define SEL_SS16    SEL_SPARE(5)    /* 16-bit stack (B=0), base s16_area, limit 0xFFFF */
 #define SEL_CSB     SEL_SPARE(6)    /* 32-bit code, base 0x1000, 4 GiB (wraps) */
+#define SEL_SS32B   SEL_SPARE(7)    /* 32-bit stack (B=1), base s32b_area, 4 GiB */
 
 /* ---- jit_code.asm ---- */
 struct pf_record {
@@ -58,6 +59,7 @@ void far_jump(uint32_t sel, uint32_t off);
 uint32_t fs_sum(uint32_t sel, uint32_t off, uint32_t n);
 uint32_t ds_walk(uint32_t sel, uint32_t off, uint32_t n);
 uint32_t stack_run(uint32_t ss_sel, uint32_t esp, uint32_t n, uint32_t *esp_after);
+extern char stack_run_ret[];
 void tf_body(void);
 void tf_run(void);
 extern char tf_after_mov[], tf_after_add[], tf_after_inc[], tf_after_mov2[], tf_ret_addr[];
@@ -823,30 +825,44 @@ static void test_fetch_fault(void)
 /* ---- a 16-bit stack under a hot block with PUSH/POP/CALL/RET ---- */
 static uint8_t s16_area[0x10000] __attribute__((aligned(4096)));
 static uint8_t s32_area[4096] __attribute__((aligned(16)));
+static uint8_t s32b_area[4096] __attribute__((aligned(4096)));
+
+/* One stack_run on ss:esp: the sum, ESP after, and the return address the
+ * CALL left at SS:ret_off (through the segment's base). */
+static int stack_case(const char *name, uint16_t ss, uint32_t esp, const uint8_t *base,
+                      uint32_t ret_off, int r)
+{
+    uint32_t n = ROUNDS, want = n * 0x1234u + n * (n + 1) / 2, after = 0;
+    volatile uint32_t *low = (volatile uint32_t *)(uintptr_t)ret_off;
+    uint32_t low_before = base ? *low : 0;
+    uint32_t got = stack_run(ss, esp, n, &after);
+    if (got != want || after != esp) {
+        fail(name, "round %d: sum %x (want %x), ESP after %x (want %x)", r, got, want, after, esp);
+        return 1;
+    }
+    if (base && (load32_at(base + ret_off) != (uint32_t)stack_run_ret || *low != low_before)) {
+        fail(name, "round %d: SS:%x holds %x (want %x); linear %x %x -> %x (base not applied?)", r,
+             ret_off, load32_at(base + ret_off), (uint32_t)stack_run_ret, ret_off, low_before, *low);
+        return 1;
+    }
+    return 0;
+}
 
 static void test_stack16(void)
 {
     gdt_set_seg(SEL_SS16, (uint32_t)s16_area, 0xFFFF, 0x92, 0x0);
-    uint32_t n = ROUNDS, want = n * 0x1234u + n * (n + 1) / 2;
-    /* Starting at SP 4: the second push wraps SP to 0xFFFC. */
-    uint32_t esp16 = 0xABCD0004u, esp32 = (uint32_t)s32_area + sizeof(s32_area);
+    gdt_set_seg(SEL_SS32B, (uint32_t)s32b_area, 0xFFFFF, 0x92, 0xC);
+    /* 16-bit: from SP 4 the second push wraps SP to 0xFFFC, the CALL's
+     * return address goes to SS:0xFFF8 and ESP[31:16] stays. */
+    uint32_t esp32 = (uint32_t)s32_area + sizeof(s32_area);
     int bad = 0;
     for (int r = 0; r < 10 && !bad; r++) {
-        uint32_t after32 = 0, after16 = 0;
-        uint32_t a = stack_run(SEL_DATA32, esp32, n, &after32);
-        uint32_t b = stack_run(SEL_SS16, esp16, n, &after16);
-        bad |= regs_differ("stack32_hot_block_sum", a, want, r);
-        bad |= regs_differ("stack32_hot_block_esp", after32, esp32, r);
-        bad |= regs_differ("stack16_hot_block_sum", b, want, r);
-        bad |= regs_differ("stack16_hot_block_esp", after16, esp16, r);
-        if (!bad && r == 0) {
-            /* The callee's return address went to SS:0xFFF8 (SP wrapped). */
-            uint32_t ret_slot = load32_at(s16_area + 0xFFF8);
-            bad |= regs_differ("stack16_wrapped_slot", ret_slot != 0, 1, r);
-        }
+        bad |= stack_case("stack32_flat_hot_block", SEL_DATA32, esp32, 0, 0, r);
+        bad |= stack_case("stack16_hot_block", SEL_SS16, 0xABCD0004u, s16_area, 0xFFF8, r);
+        bad |= stack_case("stack32_based_hot_block", SEL_SS32B, 0x800, s32b_area, 0x7F4, r);
     }
     if (!bad)
-        pass("stack16_hot_push_pop_call_ret");
+        pass("stack16_and_based_stack_hot_push_pop_call_ret");
 }
 
 int guest_main(uint32_t mb_magic, uint32_t mb_info)

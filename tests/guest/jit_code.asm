@@ -500,7 +500,7 @@ ds_walk_load:
 ; on SS:ESP, n rounds of PUSH/PUSH imm/CALL/POP/POP and a callee that pops
 ; its return address and argument and pushes them back before RET.
 ; Returns the sum over c = n..1 of 0x1234 + c.
-global stack_run
+global stack_run, stack_run_ret
 stack_run:
     pushad
     mov [test_esp], esp
@@ -512,15 +512,16 @@ stack_run:
     mov ss, ax
     mov esp, ebx
     xor edx, edx
-.loop:
+stack_run_loop:
     push ecx
     push dword 0x1234
     call stack_callee
+stack_run_ret:
     pop ebx
     add edx, ebx
     pop ecx
     dec ecx
-    jnz .loop
+    jnz stack_run_loop
     mov eax, [s16_outp]
     mov [eax], esp
     mov ax, SEL_DATA32
