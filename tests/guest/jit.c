@@ -66,6 +66,8 @@ extern char tf_after_mov[], tf_after_add[], tf_after_inc[], tf_after_mov2[], tf_
 uint32_t pop_ds_load(uint32_t sel, uint32_t off);
 uint32_t alias_func(void);
 extern char alias_imm[];
+uint32_t long_seq(const volatile uint32_t *p);
+extern const uint32_t long_adds[40];
 void ad_rw(volatile uint32_t *p, uint32_t write);
 uint32_t priv_read(volatile uint32_t *p);
 void user_priv_read(void);
@@ -271,6 +273,59 @@ static void test_pf_store(void)
     }
     if (!bad)
         pass("pf_store_precise_state");
+
+    /* CR0.WP=0: the same store to the read-only page just works. */
+    WRITE_CR(0, READ_CR(0) & ~0x10000u);
+    *pte_of(page) &= ~PG_RW;
+    invlpg(page);
+    pf_fix_pte = 0;
+    bad = 0;
+    for (int r = 0; r < ROUNDS && !bad; r++) {
+        page[3] = 0;
+        pf_seq_w(page);
+        bad |= regs_differ("wp0_store_to_readonly_page", page[3], 0x0F0F0F0Fu, r);
+    }
+    *pte_of(page) |= PG_RW;
+    invlpg(page);
+    WRITE_CR(0, READ_CR(0) | 0x10000u);
+    if (!bad)
+        pass("wp0_store_to_readonly_page");
+}
+
+/* A fault on the last insn of a maximum-length block (k = 28) and on the
+ * first of the next (k = 29): p[0..k-1] end page 2, p[k..] start page 3,
+ * which is not present. */
+static void test_pf_block_edge(void)
+{
+    volatile uint32_t *next = test_pages[3];
+    for (int i = 0; i < 1024; i++) {
+        test_pages[2][i] = 0x100u + (uint32_t)i;
+        next[i] = 0x10000u * (uint32_t)(i + 1);
+    }
+    for (int k = 28; k <= 29; k++) {
+        const char *name = k == 28 ? "pf_last_insn_of_max_block" : "pf_first_insn_of_next_block";
+        const volatile uint32_t *p = next - k;
+        uint32_t before = 0, all = 0;
+        for (int i = 0; i < 40; i++) {
+            all += p[i];
+            if (i < k)
+                before += p[i];
+        }
+        int bad = 0;
+        for (int r = 0; r < ROUNDS && !bad; r++) {
+            unmap_page(next);
+            uint32_t got = long_seq(p);
+            const volatile struct pf_record *f = &pf_rec;
+            bad |= regs_differ(name, pf_count, 1, r);
+            bad |= regs_differ(name, f->eip, long_adds[k], r);
+            bad |= regs_differ(name, f->cr2, (uint32_t)next, r);
+            bad |= regs_differ(name, f->eax, before, r);
+            bad |= regs_differ(name, f->esi, (uint32_t)p, r);
+            bad |= regs_differ(name, got, all, r);
+        }
+        if (!bad)
+            pass(name);
+    }
 }
 
 /* ---- ring 3: PUSH and RET on a stack page that is not present (the #PF
@@ -878,6 +933,7 @@ int guest_main(uint32_t mb_magic, uint32_t mb_info)
 
     test_pf_mid_block();
     test_pf_store();
+    test_pf_block_edge();
     test_pf_user_stack();
     test_icount();
     test_mmio();

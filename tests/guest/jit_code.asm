@@ -134,6 +134,33 @@ pf_seq_w_fault:
     popad
     ret
 
+; ---- a block of the maximum length (32 insns) with a fault at its edge ----
+; uint32_t long_seq(const uint32_t *p): the sum of p[0..39], one ADD each;
+; the first block is PUSH, MOV, XOR and long_add0..28, the next starts at
+; long_add29.  long_adds[k] = address of long_add<k>.
+global long_seq, long_adds
+long_seq:
+    push esi
+    mov esi, [esp + 8]
+    xor eax, eax
+%assign k 0
+%rep 40
+long_add%[k]:
+    add eax, [esi + k * 4]
+%assign k k + 1
+%endrep
+    pop esi
+    ret
+
+section .data
+long_adds:
+%assign k 0
+%rep 40
+    dd long_add%[k]
+%assign k k + 1
+%endrep
+section .text
+
 ; ---- instruction count ----
 ; uint32_t icount_seq(volatile uint32_t *p): TSC ticks between two RDTSC
 ; around seven straight-line instructions, one of which reads *p.
