@@ -25,6 +25,8 @@ uint32_t smc_p2_func(void);
 uint32_t smc_cross2(void);
 uint32_t smc_cross_straddle(void);
 uint32_t loop_cross(uint32_t n);
+uint32_t smc_big(const uint32_t *p);
+extern uint8_t smc_big_imm[];
 extern uint8_t smc_same_imm[], smc_next_imm[], smc_chain_imm[], smc_p2_imm[], smc_rep_mov[];
 extern uint8_t smc_cross2_patch[], smc_straddle_imm[];
 
@@ -207,6 +209,31 @@ static void test_loop_cross(void)
     check("hot_loop_with_insn_straddling_pages", bad < 0, "round %d: %x, want %x", bad, got, want);
 }
 
+/* Enough retranslations of smc_big (each after a patch and HOT_RUNS
+ * calls) to fill the 32 MiB translated-code cache more than once. */
+#define BIG_ROUNDS 12000
+
+static void test_cache_refill(void)
+{
+    static uint32_t vals[28];
+    uint32_t sum = 0;
+    for (unsigned k = 0; k < 28; k++) {
+        vals[k] = 0x1000u * (k + 1) + k;
+        sum += vals[k];
+    }
+    int bad = -1;
+    uint32_t got = 0, v = 0;
+    for (int r = 0; r < BIG_ROUNDS && bad < 0; r++) {
+        v = round_value(r);
+        store32(smc_big_imm, v);
+        for (int k = 0; k < HOT_RUNS && bad < 0; k++)
+            if ((got = smc_big(vals)) != v + sum)
+                bad = r;
+    }
+    check("smc_retranslations_past_cache_flush", bad < 0, "round %d: returned %x, want %x", bad,
+          got, v + sum);
+}
+
 int guest_main(uint32_t mb_magic, uint32_t mb_info)
 {
     (void)mb_magic;
@@ -217,5 +244,6 @@ int guest_main(uint32_t mb_magic, uint32_t mb_info)
     test_rep_movsb_buffer();
     test_cross_page_patches();
     test_loop_cross();
+    test_cache_refill();
     return test_finish();
 }

@@ -78,6 +78,27 @@ store32:
     mov [edx], eax
     ret
 
+; ---- a big block patched again and again (its translations fill the
+; translated-code cache, which is then flushed) ----
+; uint32_t smc_big(const uint32_t *p): imm (at smc_big_imm) + p[0..27],
+; a 32-insn block of memory operands, each with its slow path.
+align 64
+global smc_big, smc_big_imm
+smc_big:
+    push esi
+    mov esi, [esp + 8]
+    db 0xb9                         ; mov ecx, imm32
+smc_big_imm:
+    dd 0
+    mov eax, ecx
+%assign k 0
+%rep 28
+    add eax, [esi + k * 4]
+%assign k k + 1
+%endrep
+    pop esi
+    ret
+
 ; ---- hot code on one page patched by code on another ----
 align 4096
 global smc_p1_call
