@@ -54,6 +54,8 @@ void mmio_seq(volatile uint32_t *mmio, uint32_t out[9]);
 uint32_t scratch_loop(uint32_t n);
 uint32_t irq_spin(volatile uint32_t *flag, uint32_t *twice);
 void jmp_self(void);
+uint32_t smc_irq_loop(void);
+extern uint8_t smc_irq_imm[];
 uint32_t far_call(uint32_t sel, uint32_t off);
 void far_jump(uint32_t sel, uint32_t off);
 uint32_t fs_sum(uint32_t sel, uint32_t off, uint32_t n);
@@ -519,12 +521,16 @@ static void test_mmio(void)
 }
 
 /* ---- interrupts during tight translated loops ---- */
-static volatile uint32_t irq_flag, irq_count, spin_hits, spin_other;
+static volatile uint32_t irq_flag, irq_count, spin_hits, spin_other, irq_patch;
 
 static void irq0_handler(struct int_frame *f)
 {
     irq_count++;
     irq_flag = 1;
+    if (irq_patch) {
+        irq_patch = 0;
+        *(volatile uint32_t *)smc_irq_imm = 1;     /* ends smc_irq_loop */
+    }
     if (f->eip == (uint32_t)jmp_self_spin) {
         spin_hits++;
         f->eip = (uint32_t)jmp_self_out;
@@ -556,6 +562,15 @@ static void test_interrupts(void)
         jmp_self();
     check("irq_in_jmp_self_precise_eip", spin_hits == 20 && spin_other == 0,
           "%u of 20 interrupts at the jmp, %u elsewhere in it", spin_hits, spin_other);
+    bad = -1;
+    for (int r = 0; r < 20 && bad < 0; r++) {
+        *(volatile uint32_t *)smc_irq_imm = 0;
+        irq_patch = 1;
+        n = smc_irq_loop();
+        if (n == 0 || irq_patch)
+            bad = r;
+    }
+    check("irq_handler_patches_hot_loop", bad < 0, "round %d: %u rounds", bad, n);
     pic_mask(0);
 }
 

@@ -268,6 +268,24 @@ irq_spin:
     pop ebx
     ret
 
+; uint32_t smc_irq_loop(void): with IF on, spins until its own immediate
+; (smc_irq_imm, patched by the IRQ 0 handler) is non-zero; returns the
+; number of rounds.
+global smc_irq_loop, smc_irq_imm
+smc_irq_loop:
+    xor ecx, ecx
+    sti
+smc_irq_spin:
+    inc ecx
+    db 0xb8                         ; mov eax, imm32
+smc_irq_imm:
+    dd 0
+    test eax, eax
+    jz smc_irq_spin
+    cli
+    mov eax, ecx
+    ret
+
 ; void jmp_self(void): sti; jmp $ - the IRQ 0 handler moves the return
 ; EIP from jmp_self_spin to jmp_self_out.
 global jmp_self, jmp_self_spin, jmp_self_out
