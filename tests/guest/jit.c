@@ -1,8 +1,10 @@
 /* The binary translator under stress (issue 7): precise state when a page
  * fault, an MMIO exit or an interrupt hits translated code, the exact
- * instruction count across a fault, and translations that must not be
- * reused under another CS limit, code size, segment base or limit, or
- * stack size.  The code under test is in jit_code.asm; every case runs
+ * instruction count across a fault, translations that must not be reused
+ * under another CS limit or base, code size, CPL, segment base or limit,
+ * or stack size, single-stepping, A/D bits, code patched through an alias
+ * or by an interrupt handler, and transfers to the very next instruction
+ * on the slow path.  The code under test is in jit_code.asm; every case runs
  * often enough (ROUNDS) to be translated under the default threshold (a
  * block is translated after 50 interpreted runs) as well as with
  * threshold=1, and gives the same answers under --engine interp. */
