@@ -71,6 +71,9 @@ uint32_t pop_ds_load(uint32_t sel, uint32_t off);
 uint32_t alias_func(void);
 extern char alias_imm[];
 uint32_t long_seq(const volatile uint32_t *p);
+uint32_t sf_pop_seq(volatile uint32_t *p);
+uint32_t sf_leave_seq(volatile uint32_t *p);
+extern char sf_pop_at[], sf_leave_at[];
 extern const uint32_t long_adds[40];
 void ad_rw(volatile uint32_t *p, uint32_t write);
 uint32_t priv_read(volatile uint32_t *p);
@@ -84,9 +87,9 @@ void user_callr_next(void);
 extern char user_call_next_ret[], user_ret_next_after[], user_callr_next_ret[], user_ret_runaway[];
 void user_ret_seq(void);
 
-/* Instructions pf_stub runs from its first to its IRET (counted in the
- * listing in jit_code.asm). */
-#define PF_HANDLER_INSNS 42u
+/* Instructions pf_stub runs from its first to its IRET for a fault at
+ * CPL 0 (counted in the listing in jit_code.asm). */
+#define PF_HANDLER_INSNS 40u
 /* Instructions from the first RDTSC of icount_seq up to the second. */
 #define ICOUNT_SEQ_INSNS 8u
 /* TSC ticks per instruction at the default --ips 100M (1 GHz TSC). */
@@ -330,6 +333,45 @@ static void test_pf_block_edge(void)
         if (!bad)
             pass(name);
     }
+}
+
+/* POP and LEAVE reading a not-present stack page at CPL 0.  The page
+ * before it (test_pages[0]) takes the #PF frame. */
+static void test_pf_pop_leave(void)
+{
+    volatile uint32_t *page = test_pages[1];
+    int bad = 0;
+    for (int r = 0; r < ROUNDS && !bad; r++) {
+        page[0] = 0xC0FFEE00u + (uint32_t)r;
+        unmap_page(page);
+        uint32_t v = sf_pop_seq(page);
+        const volatile struct pf_record *p = &pf_rec;
+        bad |= regs_differ("pf_pop_fault_count", pf_count, 1, r);
+        bad |= regs_differ("pf_pop_eip", p->eip, (uint32_t)sf_pop_at, r);
+        bad |= regs_differ("pf_pop_cr2", p->cr2, (uint32_t)page, r);
+        bad |= regs_differ("pf_pop_error_code", p->error, 0, r);
+        bad |= regs_differ("pf_pop_esp", p->esp + 16, (uint32_t)page, r);
+        bad |= regs_differ("pf_pop_ebx", p->ebx, (uint32_t)page, r);
+        bad |= regs_differ("pf_pop_ecx", p->ecx, 0x82, r);
+        bad |= regs_differ("pf_pop_eflags", p->eflags & EFL_ARITH, 0x04, r);   /* PF */
+        bad |= regs_differ("pf_pop_resumed_value", v, page[0], r);
+        bad |= regs_differ("pf_pop_resumed_esp", seq_out[0], (uint32_t)page + 4, r);
+
+        unmap_page(page);
+        v = sf_leave_seq(page);
+        bad |= regs_differ("pf_leave_fault_count", pf_count, 1, r);
+        bad |= regs_differ("pf_leave_eip", p->eip, (uint32_t)sf_leave_at, r);
+        bad |= regs_differ("pf_leave_cr2", p->cr2, (uint32_t)page, r);
+        bad |= regs_differ("pf_leave_error_code", p->error, 0, r);
+        bad |= regs_differ("pf_leave_esp", p->esp + 16, seq_esp, r);
+        bad |= regs_differ("pf_leave_ebp", p->ebp, (uint32_t)page, r);
+        bad |= regs_differ("pf_leave_ecx", p->ecx, 0x82, r);
+        bad |= regs_differ("pf_leave_eflags", p->eflags & EFL_ARITH, 0x04, r);
+        bad |= regs_differ("pf_leave_resumed_ebp", v, page[0], r);
+        bad |= regs_differ("pf_leave_resumed_esp", seq_out[0], (uint32_t)page + 4, r);
+    }
+    if (!bad)
+        pass("pf_pop_and_leave_precise_state");
 }
 
 /* ---- ring 3: PUSH and RET on a stack page that is not present (the #PF
@@ -951,6 +993,7 @@ int guest_main(uint32_t mb_magic, uint32_t mb_info)
     test_pf_mid_block();
     test_pf_store();
     test_pf_block_edge();
+    test_pf_pop_leave();
     test_pf_user_stack();
     test_icount();
     test_mmio();

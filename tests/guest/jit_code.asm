@@ -38,7 +38,7 @@ pf_stub:
     pushad                          ; 1
     cmp dword [pf_fix_pte], 0       ; 2
     je .unexpected                  ; 3
-    mov eax, [esp + 0]              ; 4..31: 14 dwords of the frame
+    mov eax, [esp + 0]              ; 4..27: pushad, error code, EIP, CS, EFLAGS
     mov [pf_rec + 0], eax
     mov eax, [esp + 4]
     mov [pf_rec + 4], eax
@@ -62,21 +62,26 @@ pf_stub:
     mov [pf_rec + 40], eax
     mov eax, [esp + 44]
     mov [pf_rec + 44], eax
-    mov eax, [esp + 48]
+    ; User ESP and SS are in the frame only when the fault came from ring 3
+    ; (from ring 0 the words above may be on the very page that faulted).
+    test byte [esp + 40], 3         ; 28
+    jz .from_ring0                  ; 29
+    mov eax, [esp + 48]             ; (ring 3 only: 4 more)
     mov [pf_rec + 48], eax
     mov eax, [esp + 52]
     mov [pf_rec + 52], eax
-    mov eax, cr2                    ; 32
-    mov [pf_rec + 56], eax          ; 33
-    inc dword [pf_count]            ; 34
-    mov ecx, [pf_fix_pte]           ; 35
-    mov edx, [pf_fix_val]           ; 36
-    mov [ecx], edx                  ; 37
-    mov dword [pf_fix_pte], 0       ; 38: one fault per arming
-    invlpg [eax]                    ; 39
-    popad                           ; 40
-    add esp, 4                      ; 41
-    iret                            ; 42
+.from_ring0:
+    mov eax, cr2                    ; 30
+    mov [pf_rec + 56], eax          ; 31
+    inc dword [pf_count]            ; 32
+    mov ecx, [pf_fix_pte]           ; 33
+    mov edx, [pf_fix_val]           ; 34
+    mov [ecx], edx                  ; 35
+    mov dword [pf_fix_pte], 0       ; 36: one fault per arming
+    invlpg [eax]                    ; 37
+    popad                           ; 38
+    add esp, 4                      ; 39
+    iret                            ; 40
 .unexpected:
     mov eax, cr2
     push eax
@@ -160,6 +165,46 @@ long_adds:
 %assign k k + 1
 %endrep
 section .text
+
+; ---- POP and LEAVE reading a stack page that is not present (ring 0:
+; the #PF frame goes below ESP, onto the page before, which is present) ----
+; uint32_t sf_pop_seq(uint32_t *p): ESP = p, ECX = 0x82 (PF), POP EAX;
+; returns EAX, seq_out[0] = ESP after the POP.
+global sf_pop_seq, sf_pop_at, sf_leave_seq, sf_leave_at
+sf_pop_seq:
+    pushad
+    mov [test_esp], esp
+    mov ebx, [esp + 36]
+    mov ecx, 0x12
+    mov esp, ebx
+    add ecx, 0x70
+sf_pop_at:
+    pop eax
+    mov edx, esp
+    mov esp, [test_esp]
+    mov [esp + 28], eax
+    mov [seq_out + 0], edx
+    popad
+    ret
+
+; uint32_t sf_leave_seq(uint32_t *p): EBP = p, ECX = 0x82, LEAVE; returns
+; EBP after it, seq_out[0] = ESP after it.
+sf_leave_seq:
+    pushad
+    mov [test_esp], esp
+    mov [seq_esp], esp
+    mov ebp, [esp + 36]
+    mov ecx, 0x12
+    add ecx, 0x70
+sf_leave_at:
+    leave
+    mov edx, esp
+    mov eax, ebp
+    mov esp, [test_esp]
+    mov [esp + 28], eax
+    mov [seq_out + 0], edx
+    popad
+    ret
 
 ; ---- instruction count ----
 ; uint32_t icount_seq(volatile uint32_t *p): TSC ticks between two RDTSC
