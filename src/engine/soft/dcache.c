@@ -308,6 +308,8 @@ struct block *dcache_block_insert(struct dcache *d, uint32_t phys, bool code32,
     memset(b->jit_out, 0, sizeof(b->jit_out));
     b->jit_in = NULL;
     b->jit_chain = NULL;
+    b->jit_chain_page = NULL;
+    b->jit_valid_gen = 0;
     for (unsigned k = 0; k < n; k++) {
         b->insn[k] = insns[k];
         b->bytes = (uint16_t)(b->bytes + insns[k].len);

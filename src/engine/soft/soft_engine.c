@@ -588,16 +588,20 @@ static inline bool jit_fits(const struct cpu *c, const struct block *b)
 static bool jit_ready(struct soft_engine *se, struct block *b)
 {
     struct cpu *c = &se->cpu;
+    bool ok = false;
     if (b->jit && b->jit_gen == se->tc.gen) {
-        if (__builtin_expect(jit_fits(c, b), 1))
-            return true;
-        c->stats.jit_guard_misses++;
+        ok = jit_fits(c, b);
+        if (!ok)
+            c->stats.jit_guard_misses++;
     }
-    if (b->jit_failed || ++b->jit_runs < se->jit_threshold)
-        return false;
     /* Made for the state now, but what the translator folds in still
      * has to be true of it (a 16-bit stack is never assumed 32-bit). */
-    return jit_translate(se, b) && jit_fits(c, b);
+    if (!ok && !b->jit_failed && ++b->jit_runs >= se->jit_threshold)
+        ok = jit_translate(se, b) && jit_fits(c, b);
+    /* b was found for this EIP through the page tables as they are now */
+    if (ok)
+        b->jit_valid_gen = se->fetch_gen;
+    return ok;
 }
 
 /* Run block b through its translation, and the translations linked jumps
@@ -665,10 +669,11 @@ const uint8_t *soft_engine_jit_chain_for(struct cpu *c, uint32_t eip)
     struct soft_engine *se = c->engine;
     uint32_t lin = c->s.seg[SEG_CS].base + eip;
     const struct block_entry *be = block_slot(se, lin);
-    const struct block *b = be->b;
+    struct block *b = be->b;
     if (be->key != block_key(se, lin) || !b || !b->jit || b->jit_gen != se->tc.gen ||
         b->jit_eip != eip || !block_fits(c, b))
         return NULL;
+    b->jit_valid_gen = se->fetch_gen;   /* found through the block table just now */
     if (c->jit_flat & JIT_FLAT_CS) {
         struct jcache_entry *je = &se->jcache[eip & (JCACHE_SIZE - 1)];
         je->eip = eip;

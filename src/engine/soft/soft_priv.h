@@ -131,13 +131,19 @@ struct block {
     bool jit_failed;                 /* cannot be translated: never try again */
     /* Direct exits that may be linked: the rel32 field of the jump (in
      * the writable view; NULL: no such slot), its unlinked value, and the
-     * EIP it leaves for.  jit_chain: the entry linked jumps go to. */
+     * EIP it leaves for.  jit_chain: the entry linked jumps from other
+     * pages go to (it first checks the page mapping is the one the run
+     * loop last found: jit_valid_gen is the fetch generation it ran in);
+     * jit_chain_page: the entry for jumps from the same linear page, whose
+     * mapping the running code already stands on. */
     uint8_t *jit_slot_rw[JIT_SLOTS];
     int32_t jit_slot_rel[JIT_SLOTS];
     uint32_t jit_slot_eip[JIT_SLOTS];
     struct jit_link jit_out[JIT_SLOTS];
     struct jit_link *jit_in;         /* links into this block's translation */
     const uint8_t *jit_chain;
+    const uint8_t *jit_chain_page;
+    uint64_t jit_valid_gen;
     struct insn insn[];              /* copies, in order */
 };
 /* The block decoded for code32 at phys, or NULL. */

@@ -230,7 +230,7 @@ struct stub {
     uint8_t kind;
     uint8_t fl_at, fl_after;       /* flags at the jump, and what the resume point expects */
     uint16_t k;                    /* instruction index */
-    uint32_t fix[3];               /* rel32 fields jumping here (0: unused) */
+    uint32_t fix[4];               /* rel32 fields jumping here (0: unused) */
     uint32_t target;               /* STUB_EXIT: the EIP to leave with */
     bool leave;                    /* STUB_INTERP: leave after the insn instead of resuming */
 };
@@ -262,7 +262,7 @@ struct tr {
     /* live_after[k]: the guest flags after insn k must be exact (plan_flags) */
     bool live_after[BLOCK_MAX_INSNS];
     uint32_t body;                 /* code offset where the first insn starts */
-    uint32_t chain;                /* code offset of the linked-jump entry */
+    uint32_t chain, chain_page;    /* code offsets of the linked-jump entries */
     uint32_t slot_site[JIT_SLOTS]; /* rel32 field of each linkable exit */
     uint32_t slot_eip[JIT_SLOTS];
     unsigned nslots;
@@ -288,7 +288,7 @@ static struct stub *stub_new(struct tr *t, enum stub_kind kind)
 static void stub_jump(struct tr *t, struct stub *s, unsigned cc)
 {
     uint32_t at = cc == 16 ? x64_jmp_rel32(&t->x) : x64_jcc_rel32(&t->x, cc);
-    for (unsigned j = 0; j < 3; j++) {
+    for (unsigned j = 0; j < 4; j++) {
         if (!s->fix[j]) {
             s->fix[j] = at;
             return;
@@ -1273,7 +1273,7 @@ static void emit_stubs(struct tr *t)
     for (unsigned n = 0; n < t->nstubs; n++) {
         struct stub *s = &t->stubs[n];
         uint32_t here = x64_pos(&t->x);
-        for (unsigned j = 0; j < 3; j++)
+        for (unsigned j = 0; j < 4; j++)
             if (s->fix[j])
                 patch_to(t, s->fix[j], here);
         switch (s->kind) {
@@ -1286,7 +1286,9 @@ static void emit_stubs(struct tr *t)
         case STUB_INTERP: {
             /* Resuming needs every open access group valid at k + 1: after
              * a C call (R11 gone, the TLB maybe refilled) leave instead. */
-            bool leave = s->leave || group_spans(t, s->k);
+            /* A CALL/RET whose target is the next insn seems to have fallen
+             * through, but no code for the next insn follows a line end. */
+            bool leave = s->leave || group_spans(t, s->k) || ends_line(t->c, &t->b->insn[s->k]);
             uint32_t to_leave = emit_interp_call(t, s->k, (enum fl_state)s->fl_at,
                                                  leave ? FL_MEM : (enum fl_state)s->fl_after, true);
             if (!leave) {
@@ -1313,6 +1315,13 @@ static void emit_chain_entry(struct tr *t)
     struct x64 *x = &t->x;
     struct stub bail = { .kind = STUB_EXIT };
     t->chain = x64_pos(x);
+    /* From another page: its mapping may have changed since the run loop
+     * last found this block (a TLB flush moves the fetch generation). */
+    emit_mov_imm64(t, X_R11, (uint64_t)(uintptr_t)&t->b->jit_valid_gen);
+    x64_load(x, 8, X_R11, x64_at(X_R11, 0));
+    x64_op_rm(x, 8, 0x3b, 1, X_R11, x64_at(CPU_REG, SE_OFF(fetch_gen)));
+    bail.fix[3] = x64_jcc_rel32(x, 0x5);
+    t->chain_page = x64_pos(x);
     x64_load(x, 8, X_R11, x64_at(CPU_REG, OFF(stats.instructions)));
     x64_alu_ri(x, 8, 0, X_R11, (int32_t)t->b->n);         /* a last insn the loop runs counts */
     x64_op_rm(x, 8, 0x3b, 1, X_R11, x64_at(CPU_REG, SE_OFF(vt.deadline_insns)));
@@ -1328,7 +1337,7 @@ static void emit_chain_entry(struct tr *t)
     emit_mov_imm64(t, X_R11, (uint64_t)(uintptr_t)t->b);
     x64_store(x, 8, x64_at(CPU_REG, SE_OFF(running)), X_R11);
     patch_to(t, x64_jmp_rel32(x), t->body);
-    for (unsigned j = 0; j < 3; j++)
+    for (unsigned j = 0; j < 4; j++)
         patch_to(t, bail.fix[j], x64_pos(x));
     emit_exit(t, FL_R12, false, t->insn_eip[0], ret_value(0, JIT_END_UNLINKED));
 }
@@ -1388,6 +1397,7 @@ static void forget_translation(struct block *b)
 {
     b->jit = NULL;
     b->jit_chain = NULL;
+    b->jit_chain_page = NULL;
     b->jit_in = NULL;
     memset(b->jit_out, 0, sizeof(b->jit_out));
     memset(b->jit_slot_rw, 0, sizeof(b->jit_slot_rw));
@@ -1406,6 +1416,7 @@ static void keep_translation(struct tcache *tc, struct block *b, const struct tr
     const uint8_t *rx = tcache_exec_addr(tc, rw);
     b->jit = (uint32_t (*)(struct cpu *))(uintptr_t)rx;
     b->jit_chain = rx + t->chain;
+    b->jit_chain_page = rx + t->chain_page;
     b->jit_gen = tc->gen;
     b->jit_need = (uint8_t)(t->need | JIT_FLAT_CS);
     b->jit_cover = (uint16_t)t->cover;
@@ -1464,7 +1475,9 @@ void translate_link(struct tcache *tc, struct block *from, unsigned slot, struct
     if (l->to)
         link_drop(l);
     uint8_t *site = from->jit_slot_rw[slot];
-    int32_t rel = (int32_t)(to->jit_chain - (tcache_exec_addr(tc, site) + 4));
+    bool same_page = ((from->jit_eip ^ to->jit_eip) & ~0xfffu) == 0;
+    const uint8_t *entry = same_page ? to->jit_chain_page : to->jit_chain;
+    int32_t rel = (int32_t)(entry - (tcache_exec_addr(tc, site) + 4));
     l->to = to;
     l->site_rw = site;
     l->unlinked_rel = from->jit_slot_rel[slot];
