@@ -79,9 +79,14 @@ for t in build/asan/tests/test_*; do
 done
 
 echo "== guest programs"
+# Each on the default engine (the translator after 50 runs of a block),
+# with every block translated on its first run, and on the interpreter.
 if [[ -x tests/guest/run.sh && -x build/morph ]]; then
-    tests/guest/run.sh build/morph >"$LOGS/guest.log" 2>&1
-    add_summary "guest programs" "$LOGS/guest.log" $?
+    for engine in jit jit,threshold=1 interp; do
+        log=$LOGS/guest-${engine//[,=]/-}.log
+        GUEST_ENGINE=$engine tests/guest/run.sh build/morph >"$log" 2>&1
+        add_summary "guest programs ($engine)" "$log" $?
+    done
 else
     fail_suite "guest programs: tests/guest/run.sh or build/morph missing"
 fi

@@ -616,13 +616,15 @@ static inline struct block *run_translated(struct soft_engine *se, struct block 
     struct cpu *c = &se->cpu;
     se->running = b;
     se->running_eip = c->s.eip;
+    uint64_t before = c->stats.instructions;
     uint32_t ret = b->jit(c);
     struct block *last = (struct block *)se->running;
     se->running = NULL;
     unsigned done = ret & JIT_DONE_MASK, end = (ret >> JIT_END_SHIFT) & 7;
     *slot = ret >> JIT_SLOT_SHIFT;
     c->stats.instructions += done;
-    c->stats.jit_insns += done;
+    /* linked translations add their own counts as they go */
+    c->stats.jit_insns += c->stats.instructions - before;
     c->stats.jit_exits[end]++;
     *r = EXIT_NONE;
     if (end == JIT_END_FELL && !last->chains) {

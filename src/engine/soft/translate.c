@@ -460,14 +460,12 @@ static void emit_exit_indirect(struct tr *t, enum fl_state fl, unsigned done)
     x64_op_rm(x, 4, 0x3b, 1, X_R8, x64_at(X_R9, 4));          /* cmp r8d, [r9].tag */
     uint32_t miss2 = x64_jcc_rel32(x, 0x5);
     x64_alu_mi(x, 8, 0, x64_at(CPU_REG, OFF(stats.instructions)), (int32_t)done);
-    x64_alu_mi(x, 8, 0, x64_at(CPU_REG, OFF(stats.jit_insns)), (int32_t)done);
     x64_jmp_mem(x, x64_at(X_R9, 8));
     patch_to(t, miss1, x64_pos(x));
     patch_to(t, miss2, x64_pos(x));
     emit_spill_regs(t);
     x64_store(x, 4, x64_at(CPU_REG, OFF(s.eip)), X_R10);
     x64_alu_mi(x, 8, 0, x64_at(CPU_REG, OFF(stats.instructions)), (int32_t)done);
-    x64_alu_mi(x, 8, 0, x64_at(CPU_REG, OFF(stats.jit_insns)), (int32_t)done);
     x64_mov_rr(x, 8, X_RDI, CPU_REG);
     x64_mov_rr(x, 4, X_RSI, X_R10);
     emit_call(t, (const void *)soft_engine_jit_chain_for);
@@ -478,10 +476,23 @@ static void emit_exit_indirect(struct tr *t, enum fl_state fl, unsigned done)
     x64_jmp_reg(x, X_R11);
     patch_to(t, miss, x64_pos(x));
     x64_alu_mi(x, 8, 5, x64_at(CPU_REG, OFF(stats.instructions)), (int32_t)done);
-    x64_alu_mi(x, 8, 5, x64_at(CPU_REG, OFF(stats.jit_insns)), (int32_t)done);
     emit_flags_spill(t, FL_R12);
     x64_mov_imm32(x, X_RAX, ret_value(done, JIT_END_INDIRECT));
     jmp_epilogue(t);
+}
+
+/* What the run loop checks before a block after one that chains: this
+ * block (a last insn the loop runs counts too) fits before the guest-time
+ * deadline, and no kick is pending.  The two jumps out are bail->fix[0-1]. */
+static void emit_deadline_check(struct tr *t, struct stub *bail)
+{
+    struct x64 *x = &t->x;
+    x64_load(x, 8, X_R11, x64_at(CPU_REG, OFF(stats.instructions)));
+    x64_alu_ri(x, 8, 0, X_R11, (int32_t)t->b->n);
+    x64_op_rm(x, 8, 0x3b, 1, X_R11, x64_at(CPU_REG, SE_OFF(vt.deadline_insns)));
+    bail->fix[0] = x64_jcc_rel32(x, 0x7);                       /* ja */
+    x64_alu_mi(x, 1, 7, x64_at(CPU_REG, OFF(kick)), 0);
+    bail->fix[1] = x64_jcc_rel32(x, 0x5);                       /* jne */
 }
 
 /* Leave for a known EIP after `done` insns.  In a block that chains the
@@ -497,16 +508,27 @@ static void emit_exit_direct(struct tr *t, enum fl_state fl, uint32_t eip, unsig
         emit_exit(t, fl, false, eip, ret_value(done, end));
         return;
     }
-    unsigned slot = t->nslots++;
     if (fl == FL_HOST)
         emit_save_host_flags(t);
     x64_alu_mi(x, 8, 0, x64_at(CPU_REG, OFF(stats.instructions)), (int32_t)done);
-    x64_alu_mi(x, 8, 0, x64_at(CPU_REG, OFF(stats.jit_insns)), (int32_t)done);
+    if (eip == t->insn_eip[0]) {
+        /* A loop back to this block's start: only what the run loop
+         * checks between two blocks is left to do (segments, the mapping
+         * and the running block are as they were). */
+        struct stub bail = { .kind = STUB_EXIT };
+        emit_deadline_check(t, &bail);
+        patch_to(t, x64_jmp_rel32(x), t->body);
+        for (unsigned j = 0; j < 2; j++)
+            patch_to(t, bail.fix[j], x64_pos(x));
+        x64_alu_mi(x, 8, 5, x64_at(CPU_REG, OFF(stats.instructions)), (int32_t)done);
+        emit_exit(t, FL_R12, false, eip, ret_value(done, end));
+        return;
+    }
+    unsigned slot = t->nslots++;
     t->slot_site[slot] = x64_jmp_rel32(x);
     t->slot_eip[slot] = eip;
     patch_to(t, t->slot_site[slot], x64_pos(x));
     x64_alu_mi(x, 8, 5, x64_at(CPU_REG, OFF(stats.instructions)), (int32_t)done);
-    x64_alu_mi(x, 8, 5, x64_at(CPU_REG, OFF(stats.jit_insns)), (int32_t)done);
     emit_exit(t, FL_R12, false, eip, ret_value(done, end) | (slot + 1u) << JIT_SLOT_SHIFT);
 }
 
@@ -1322,12 +1344,7 @@ static void emit_chain_entry(struct tr *t)
     x64_op_rm(x, 8, 0x3b, 1, X_R11, x64_at(CPU_REG, SE_OFF(fetch_gen)));
     bail.fix[3] = x64_jcc_rel32(x, 0x5);
     t->chain_page = x64_pos(x);
-    x64_load(x, 8, X_R11, x64_at(CPU_REG, OFF(stats.instructions)));
-    x64_alu_ri(x, 8, 0, X_R11, (int32_t)t->b->n);         /* a last insn the loop runs counts */
-    x64_op_rm(x, 8, 0x3b, 1, X_R11, x64_at(CPU_REG, SE_OFF(vt.deadline_insns)));
-    bail.fix[0] = x64_jcc_rel32(x, 0x7);                        /* ja */
-    x64_alu_mi(x, 1, 7, x64_at(CPU_REG, OFF(kick)), 0);
-    bail.fix[1] = x64_jcc_rel32(x, 0x5);                        /* jne */
+    emit_deadline_check(t, &bail);
     uint8_t need = (uint8_t)(t->need | JIT_FLAT_CS);
     x64_op_rm(x, 4, 0x0fb6, 2, X_R11, x64_at(CPU_REG, OFF(jit_flat)));
     x64_alu_ri(x, 4, 4, X_R11, need);
