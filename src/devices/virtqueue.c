@@ -138,12 +138,8 @@ bool vq_push(struct virtqueue *vq, uint16_t head, uint32_t written)
 
 bool vq_push_chain(struct virtqueue *vq, const struct vq_chain *c, uint32_t written)
 {
-    uint64_t left = written;
-    for (unsigned k = c->nout; k < c->nout + c->nin && left; k++) {
-        uint64_t n = c->buf[k].len < left ? c->buf[k].len : left;
-        dma_note_written(vq->dma, c->buf[k].gpa, n);
-        left -= n;
-    }
+    for (unsigned k = c->nout; k < c->nout + c->nin; k++)
+        dma_note_written(vq->dma, c->buf[k].gpa, c->buf[k].len);
     return vq_push(vq, c->head, written);
 }
 

@@ -84,8 +84,9 @@ enum vq_result vq_pop(struct virtqueue *vq, struct vq_chain *c);
  * Returns false if the queue is not usable. */
 bool vq_push(struct virtqueue *vq, uint16_t head, uint32_t written);
 
-/* Publishes c after noting the first `written` bytes of its writable
- * buffers as written by the device (guest_dma.h `written`). */
+/* Publishes c with used length `written`, after noting all its writable
+ * buffers as written by the device (guest_dma.h `written`: a device may
+ * write more than it reports, e.g. a status byte after short data). */
 bool vq_push_chain(struct virtqueue *vq, const struct vq_chain *c, uint32_t written);
 
 /* False while the driver asks not to be interrupted for this queue. */
