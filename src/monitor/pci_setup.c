@@ -26,7 +26,7 @@ static uint32_t mem_bar_size(const struct pci_device *d, unsigned bar)
                  (uint32_t)d->wmask[off + 2] << 16 | (uint32_t)d->wmask[off + 3] << 24;
     if (w == 0 || (pci_get32(d, off) & PCI_BAR_IO))
         return 0;
-    return ~(w | 0xF) + 1;
+    return ~(w & ~0xFu) + 1;           /* the type bits are never writable */
 }
 
 static int assign_bars(struct pci_device *d, uint32_t *next)
