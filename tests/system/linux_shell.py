@@ -53,7 +53,7 @@ class Timeout(Exception):
 class Guest:
     """morph on a pty; everything the console prints is kept in self.buf."""
 
-    def __init__(self, morph, kernel, initrd, log_base):
+    def __init__(self, morph, kernel, initrd, log_base, extra=()):
         self.log_base = log_base
         master, slave = pty.openpty()
         self.err = open(log_base + ".err", "wb")
@@ -61,7 +61,7 @@ class Guest:
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [morph, "run", "--kernel", kernel, "--initrd", initrd,
-             "--append", APPEND, "--stats"],
+             "--append", APPEND, "--stats"] + list(extra),
             stdin=slave, stdout=slave, stderr=self.err, close_fds=True,
             start_new_session=True)
         os.close(slave)
