@@ -212,6 +212,35 @@ static void chain_without_status_byte_needs_reset(void **state)
     assert_int_equal(request(f, VIRTIO_BLK_T_IN, 0, 512, true), VIRTIO_BLK_S_OK);
 }
 
+static void hostile_rings_need_reset(void **state)
+{
+    struct fix *f = *state;
+    put_desc(&f->r, 0, HDR, 16, VRING_DESC_F_NEXT, 1);      /* 0 -> 1 -> 0 ... */
+    put_desc(&f->r, 1, STATUS, 1, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 0);
+    offer(&f->r, 0);
+    vp_notify(&f->blk.vp, 0);
+    assert_true(vp_rd(&f->blk.vp, VPCI_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+    assert_int_equal(f->line, 1);                           /* configuration interrupt */
+    assert_int_equal(vp_rd(&f->blk.vp, VIRTIO_PCI_ISR, 1), VIRTIO_ISR_CONFIG);
+    assert_int_equal(get16(&f->r, RIG_USED + 2), 0);
+
+    memset(f->r.ram + RIG_AVAIL, 0, 0x2000);
+    assert_int_equal(vp_bring_up(&f->blk.vp, VIRTIO_F_VERSION_1), 0x0F);
+    put16(&f->r, RIG_AVAIL + 2, 1000);                      /* avail idx far ahead */
+    vp_notify(&f->blk.vp, 0);
+    assert_true(vp_rd(&f->blk.vp, VPCI_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+
+    memset(f->r.ram + RIG_AVAIL, 0, 0x2000);
+    assert_int_equal(vp_bring_up(&f->blk.vp, VIRTIO_F_VERSION_1), 0x0F);
+    put_desc(&f->r, 0, HDR, 16, VRING_DESC_F_NEXT, 1);
+    put_desc(&f->r, 1, (uint64_t)RIG_RAM + 0x1000, 512, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+    put_desc(&f->r, 2, STATUS, 1, VRING_DESC_F_WRITE, 0);
+    offer(&f->r, 0);                                        /* data beyond guest RAM */
+    vp_notify(&f->blk.vp, 0);
+    assert_true(vp_rd(&f->blk.vp, VPCI_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET);
+    assert_int_equal(get16(&f->r, RIG_USED + 2), 0);
+}
+
 static void short_header_is_ioerr(void **state)
 {
     struct fix *f = *state;
@@ -237,6 +266,37 @@ static void reset_drops_requests_in_flight(void **state)
     virtio_blk_service(&f->blk);
     assert_int_equal(get16(&f->r, RIG_USED + 2), 0);        /* nothing published */
     assert_int_equal(f->line, 0);
+}
+
+/* Save finishes what is on the host first: the saved state has the
+ * request completed, and restoring it gives the same queue position. */
+static void save_completes_in_flight_and_restores(void **state)
+{
+    struct fix *f = *state;
+    uint32_t type = VIRTIO_BLK_T_IN;
+    memcpy(f->r.ram + HDR, &type, 4);
+    memset(f->r.ram + HDR + 8, 0, 8);
+    put_desc(&f->r, 0, HDR, 16, VRING_DESC_F_NEXT, 1);
+    put_desc(&f->r, 1, DATA, 512, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+    put_desc(&f->r, 2, STATUS, 1, VRING_DESC_F_WRITE, 0);
+    offer(&f->r, 0);
+    vp_notify(&f->blk.vp, 0);                               /* on the host, not reaped */
+    size_t n = virtio_blk_save(&f->blk, NULL, 0);
+    uint8_t *blob = malloc(n);
+    assert_int_equal(virtio_blk_save(&f->blk, blob, n), n);
+    assert_int_equal(get16(&f->r, RIG_USED + 2), 1);        /* completed by the save */
+    assert_int_equal(f->r.ram[STATUS], VIRTIO_BLK_S_OK);
+    virtio_blk_reset(&f->blk);
+    assert_int_equal(vp_rd(&f->blk.vp, VPCI_STATUS, 1), 0);
+    assert_int_equal(virtio_blk_restore(&f->blk, blob, n), 0);
+    assert_int_equal(vp_rd(&f->blk.vp, VPCI_STATUS, 1), 0x0F);
+    assert_int_equal(f->blk.vp.vq[0].s.last_avail, 1);
+    assert_int_equal(f->blk.vp.vq[0].s.used_idx, 1);
+    assert_int_equal(virtio_blk_restore(&f->blk, blob, n - 2), -1);
+    free(blob);
+    /* The restored device goes on serving. */
+    assert_int_equal(request(f, VIRTIO_BLK_T_IN, 2, 512, true), VIRTIO_BLK_S_OK);
+    assert_int_equal(f->r.ram[DATA], 2);
 }
 
 /* ---- opening images ---- */
@@ -292,8 +352,10 @@ int main(void)
         T(config_space),
         T(readonly_image),
         T(chain_without_status_byte_needs_reset),
+        T(hostile_rings_need_reset),
         T(short_header_is_ioerr),
         T(reset_drops_requests_in_flight),
+        T(save_completes_in_flight_and_restores),
         T(open_errors),
         T(shared_readonly_opens),
         T(threads_complete_requests),
