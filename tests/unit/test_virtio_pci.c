@@ -321,6 +321,39 @@ static void firmware_setup(void **state)
     assert_false(pic.chip[1].irr & 0x04);
 }
 
+/* Several devices: each BAR naturally aligned, none overlapping, memory
+ * type kept (a wrong size once gave the second device an odd address that
+ * read back as an I/O BAR). */
+static void firmware_setup_several_devices(void **state)
+{
+    struct fix *f = *state;
+    static struct virtio_pci more[3];
+    char err[160];
+    for (unsigned i = 0; i < 3; i++) {
+        struct virtio_pci_config cfg = { .name = "more", .device_id = 4, .num_queues = 1,
+                                         .queue_size = 8, .ops = &ops, .owner = f };
+        virtio_pci_init(&more[i], &cfg, &f->mmio, &f->r.dma, (struct irq_line){ 0 });
+        assert_int_equal(pci_add_device(&f->pci, PCI_DEVFN(5 + i, 0), &more[i].pci, err,
+                                        sizeof(err)), 0);
+    }
+    assert_int_equal(pci_setup_assign(&f->pci, &f->io), 0);
+    uint32_t bars[4] = { pci_get32(&f->vp.pci, PCI_BAR0) };
+    for (unsigned i = 0; i < 3; i++) {
+        bars[i + 1] = pci_get32(&more[i].pci, PCI_BAR0);
+        assert_int_equal(pci_get8(&more[i].pci, PCI_INTERRUPT_LINE), pci_setup_irq(5 + i));
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        assert_int_equal(bars[i] & 0xF, 0);                 /* 32-bit memory */
+        assert_int_equal(bars[i] % VIRTIO_PCI_BAR_SIZE, 0);
+        assert_true(bars[i] >= PCI_SETUP_MMIO_BASE);
+        for (unsigned j = 0; j < i; j++)
+            assert_true(bars[i] >= bars[j] + VIRTIO_PCI_BAR_SIZE ||
+                        bars[j] >= bars[i] + VIRTIO_PCI_BAR_SIZE);
+        assert_non_null(bus_find(&f->mmio, bars[i]));
+    }
+    assert_int_equal(f->mmio.count, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +369,7 @@ int main(void)
         T(odd_accesses_are_harmless),
         T(save_restore_round_trip),
         T(firmware_setup),
+        T(firmware_setup_several_devices),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
