@@ -230,7 +230,7 @@ int virtio_blk_init(struct virtio_blk *blk, const char *name, struct block_file 
     memcpy(blk->serial, serial, slen < sizeof(blk->serial) ? slen : sizeof(blk->serial));
     fill_config(blk);
     uint64_t features = VIRTIO_BLK_F_SIZE_MAX | VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE |
-                        VIRTIO_BLK_F_FLUSH;
+                        VIRTIO_BLK_F_FLUSH | VIRTIO_F_INDIRECT_DESC;
     if (file->readonly)
         features |= VIRTIO_BLK_F_RO;
     if (file->can_discard)

@@ -88,7 +88,7 @@ void virtio_net_init(struct virtio_net *net, const char *name, const uint8_t mac
     net->config[8] = 1;                         /* max_virtqueue_pairs, le16 */
     struct virtio_pci_config cfg = {
         .name = name, .device_id = VIRTIO_ID_NET, .class_code = PCI_CLASS_NETWORK_ETHERNET,
-        .features = VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS, .num_queues = 2,
+        .features = VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_F_INDIRECT_DESC, .num_queues = 2,
         .queue_size = VIRTIO_NET_QUEUE_SIZE, .config = net->config,
         .config_len = sizeof(net->config), .ops = &net_ops, .owner = net,
     };

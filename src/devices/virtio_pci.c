@@ -193,6 +193,7 @@ static void write_queue_enable(struct virtio_pci *vp, struct virtqueue *q, uint1
     q->s.enabled = 1;
     q->s.last_avail = 0;
     q->s.used_idx = 0;
+    q->indirect = virtio_pci_has_feature(vp, VIRTIO_F_INDIRECT_DESC);
 }
 
 /* Half of a 64-bit ring address (hi: bits 63:32). */
@@ -391,8 +392,10 @@ int virtio_pci_restore(struct virtio_pci *vp, const uint8_t *buf, size_t len)
             return -1;
     }
     vp->s = s;
-    for (unsigned q = 0; q < vp->num_queues; q++)
+    for (unsigned q = 0; q < vp->num_queues; q++) {
         vp->vq[q].s = qs[q];
+        vp->vq[q].indirect = virtio_pci_has_feature(vp, VIRTIO_F_INDIRECT_DESC);
+    }
     update_mapping(vp);
     update_irq(vp);
     return 0;

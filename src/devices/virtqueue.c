@@ -55,47 +55,72 @@ static uint16_t load16(const struct virtqueue *vq, uint64_t gpa, int order)
     return __atomic_load_n(p, order);
 }
 
-static bool read_desc(const struct virtqueue *vq, uint16_t i, struct vring_desc *d)
+/* Descriptor i of the table at gpa (the ring's, or an indirect one). */
+static bool read_desc(const struct virtqueue *vq, uint64_t table, uint16_t i,
+                      struct vring_desc *d)
 {
-    return dma_read(vq->dma, vq->s.desc + (uint64_t)i * DESC_BYTES, d, sizeof(*d));
+    return dma_read(vq->dma, table + (uint64_t)i * DESC_BYTES, d, sizeof(*d));
+}
+
+/* Appends one checked buffer to the chain. */
+static enum vq_result add_buf(const struct virtqueue *vq, struct vq_chain *c,
+                              const struct vring_desc *d, uint64_t sum[2])
+{
+    unsigned n = c->nout + c->nin;
+    if (n >= VQ_MAX_SIZE || !dma_range_ok(vq->dma, d->addr, d->len))
+        return VQ_BROKEN;
+    bool writable = d->flags & VRING_DESC_F_WRITE;
+    if (!writable && c->nin)
+        return VQ_BROKEN;               /* readable after writable (2.6.4.2) */
+    sum[writable] += d->len;
+    if (sum[writable] > UINT32_MAX)
+        return VQ_BROKEN;
+    if (writable)
+        c->nin++;
+    else
+        c->nout++;
+    c->buf[n] = (struct vq_buf){ .gpa = d->addr, .len = d->len };
+    return VQ_OK;
+}
+
+/* Follows `next` through a table of `count` descriptors from index `first`.
+ * At most `count` steps, so a loop ends as broken.  An indirect descriptor
+ * (only if negotiated, only in the ring's table, never with NEXT: 2.6.5.3)
+ * continues the chain in its own table from entry 0. */
+static enum vq_result walk_table(const struct virtqueue *vq, uint64_t table, unsigned count,
+                                 uint16_t first, bool in_indirect, struct vq_chain *c,
+                                 uint64_t sum[2])
+{
+    uint16_t i = first;
+    for (unsigned steps = 0;; steps++) {
+        struct vring_desc d;
+        if (i >= count || steps >= count || !read_desc(vq, table, i, &d))
+            return VQ_BROKEN;           /* out of range, or a loop */
+        if (d.flags & VRING_DESC_F_INDIRECT) {
+            if (!vq->indirect || in_indirect || (d.flags & VRING_DESC_F_NEXT) ||
+                d.len == 0 || d.len % DESC_BYTES || d.len / DESC_BYTES > VQ_MAX_SIZE ||
+                !dma_range_ok(vq->dma, d.addr, d.len))
+                return VQ_BROKEN;
+            return walk_table(vq, d.addr, d.len / DESC_BYTES, 0, true, c, sum);
+        }
+        if (add_buf(vq, c, &d, sum) != VQ_OK)
+            return VQ_BROKEN;
+        if (!(d.flags & VRING_DESC_F_NEXT))
+            return VQ_OK;
+        i = d.next;
+    }
 }
 
 /* Walks the chain from head, checking as it goes. */
 static enum vq_result walk_chain(const struct virtqueue *vq, uint16_t head, struct vq_chain *c)
 {
-    uint16_t size = vq->s.size;
-    uint64_t out_len = 0, in_len = 0;
-    unsigned n = 0;
-    uint16_t i = head;
+    uint64_t sum[2] = { 0, 0 };         /* readable, writable bytes */
     c->head = head;
     c->nout = c->nin = 0;
-    for (;;) {
-        struct vring_desc d;
-        if (i >= size || n >= size || !read_desc(vq, i, &d))
-            return VQ_BROKEN;           /* out of range, or a loop */
-        if (d.flags & VRING_DESC_F_INDIRECT)
-            return VQ_BROKEN;           /* not offered */
-        if (!dma_range_ok(vq->dma, d.addr, d.len))
-            return VQ_BROKEN;
-        bool writable = d.flags & VRING_DESC_F_WRITE;
-        if (!writable && c->nin)
-            return VQ_BROKEN;           /* readable after writable (2.6.4.2) */
-        if (writable) {
-            c->nin++;
-            in_len += d.len;
-        } else {
-            c->nout++;
-            out_len += d.len;
-        }
-        if (out_len > UINT32_MAX || in_len > UINT32_MAX)
-            return VQ_BROKEN;
-        c->buf[n++] = (struct vq_buf){ .gpa = d.addr, .len = d.len };
-        if (!(d.flags & VRING_DESC_F_NEXT))
-            break;
-        i = d.next;
-    }
-    c->out_len = (uint32_t)out_len;
-    c->in_len = (uint32_t)in_len;
+    if (walk_table(vq, vq->s.desc, vq->s.size, head, false, c, sum) != VQ_OK)
+        return VQ_BROKEN;
+    c->out_len = (uint32_t)sum[0];
+    c->in_len = (uint32_t)sum[1];
     return VQ_OK;
 }
 

@@ -5,8 +5,12 @@
  * address, length and `next` it reads: head and next below the queue size,
  * at most `size` descriptors (so a loop ends as "too long"), every buffer
  * inside guest RAM, readable buffers before writable ones, byte sums below
- * 4 GiB, no INDIRECT flag (VIRTIO_F_INDIRECT_DESC is not offered), and the
- * avail index never more than `size` ahead of what was consumed.  A check
+ * 4 GiB, and the avail index never more than `size` ahead of what was
+ * consumed.  Indirect descriptors (only when the driver accepted
+ * VIRTIO_F_INDIRECT_DESC) get the same checks: a table inside RAM of whole
+ * descriptors, at most VQ_MAX_SIZE of them, no NEXT on the indirect
+ * descriptor, no indirect inside indirect, at most VQ_MAX_SIZE buffers in
+ * all.  A check
  * that fails returns VQ_BROKEN: the transport then marks the device
  * NEEDS_RESET; nothing outside guest RAM is ever read or written.
  *
@@ -16,8 +20,7 @@
  * rings (virtio 1.x), so fields are copied as they are.
  *
  * Not offered, so not implemented: VIRTIO_F_RING_EVENT_IDX (the guest's
- * VRING_AVAIL_F_NO_INTERRUPT flag is honoured instead), indirect
- * descriptors, packed rings.
+ * VRING_AVAIL_F_NO_INTERRUPT flag is honoured instead), packed rings.
  */
 #ifndef MORPH_VIRTQUEUE_H
 #define MORPH_VIRTQUEUE_H
@@ -35,6 +38,7 @@
 #define VRING_DESC_F_WRITE 2
 #define VRING_DESC_F_INDIRECT 4
 #define VRING_AVAIL_F_NO_INTERRUPT 1
+#define VIRTIO_F_INDIRECT_DESC (1ull << 28)
 
 /* Guest-programmed state of one queue: what save/restore copies. */
 struct vq_state {
@@ -48,6 +52,7 @@ struct vq_state {
 struct virtqueue {
     struct vq_state s;
     uint16_t max_size;              /* the device's maximum (a power of two) */
+    bool indirect;                  /* VIRTIO_F_INDIRECT_DESC negotiated (set at enable) */
     const struct guest_dma *dma;
 };
 

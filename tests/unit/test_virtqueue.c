@@ -141,6 +141,85 @@ static void indirect_is_refused(void **state)
     assert_int_equal(vq_pop(&f->vq, &f->c), VQ_BROKEN);
 }
 
+/* An indirect table at gpa: n descriptors chained 0 -> 1 -> ... */
+#define TABLE 0x8000u
+
+static void put_table_desc(struct ram_rig *r, unsigned i, uint64_t addr, uint32_t len,
+                           uint16_t flags, uint16_t next)
+{
+    uint8_t *d = r->ram + TABLE + 16 * i;
+    memcpy(d, &addr, 8);
+    memcpy(d + 8, &len, 4);
+    memcpy(d + 12, &flags, 2);
+    memcpy(d + 14, &next, 2);
+}
+
+static void indirect_table_when_negotiated(void **state)
+{
+    struct fix *f = *state;
+    f->vq.indirect = true;
+    put_table_desc(&f->r, 0, 0x10000, 16, VRING_DESC_F_NEXT, 1);
+    put_table_desc(&f->r, 1, 0x11000, 4096, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+    put_table_desc(&f->r, 2, 0x12000, 1, VRING_DESC_F_WRITE, 0);
+    put_desc(&f->r, 6, TABLE, 3 * 16, VRING_DESC_F_INDIRECT, 0);
+    offer(&f->r, 6);
+    assert_int_equal(vq_pop(&f->vq, &f->c), VQ_OK);
+    assert_int_equal(f->c.head, 6);
+    assert_int_equal(f->c.nout, 1);
+    assert_int_equal(f->c.nin, 2);
+    assert_int_equal(f->c.in_len, 4097);
+    assert_int_equal(f->c.buf[2].gpa, 0x12000);
+    /* A direct descriptor may lead to the indirect one. */
+    put_desc(&f->r, 5, 0x13000, 8, VRING_DESC_F_NEXT, 6);
+    offer(&f->r, 5);
+    assert_int_equal(vq_pop(&f->vq, &f->c), VQ_OK);
+    assert_int_equal(f->c.nout, 2);
+    assert_int_equal(f->c.out_len, 24);
+}
+
+static void hostile_indirect_tables(void **state)
+{
+    struct fix *f = *state;
+    f->vq.indirect = true;
+    struct { uint64_t addr; uint32_t len; uint16_t flags; } bad[] = {
+        { TABLE, 3 * 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT },   /* with NEXT */
+        { TABLE, 3 * 16 + 8, VRING_DESC_F_INDIRECT },                  /* partial entry */
+        { TABLE, 0, VRING_DESC_F_INDIRECT },                           /* empty */
+        { RIG_RAM - 16, 32, VRING_DESC_F_INDIRECT },                   /* past RAM */
+        { TABLE, (VQ_MAX_SIZE + 1) * 16, VRING_DESC_F_INDIRECT },      /* too many */
+    };
+    put_table_desc(&f->r, 0, 0x10000, 16, VRING_DESC_F_NEXT, 1);
+    put_table_desc(&f->r, 1, 0x11000, 16, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+    put_table_desc(&f->r, 2, 0x12000, 1, VRING_DESC_F_WRITE, 0);
+    for (unsigned k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        put_desc(&f->r, 0, bad[k].addr, bad[k].len, bad[k].flags, 1);
+        offer(&f->r, 0);
+        if (vq_pop(&f->vq, &f->c) != VQ_BROKEN)
+            fail_msg("bad indirect descriptor %u accepted", k);
+        f->vq.s.last_avail = get16(&f->r, RIG_AVAIL + 2);
+    }
+    /* A loop inside the table. */
+    put_desc(&f->r, 0, TABLE, 3 * 16, VRING_DESC_F_INDIRECT, 0);
+    put_table_desc(&f->r, 2, 0x12000, 1, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+    offer(&f->r, 0);
+    assert_int_equal(vq_pop(&f->vq, &f->c), VQ_BROKEN);
+    f->vq.s.last_avail = get16(&f->r, RIG_AVAIL + 2);
+    /* next beyond the table. */
+    put_table_desc(&f->r, 2, 0x12000, 1, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 3);
+    offer(&f->r, 0);
+    assert_int_equal(vq_pop(&f->vq, &f->c), VQ_BROKEN);
+    f->vq.s.last_avail = get16(&f->r, RIG_AVAIL + 2);
+    /* Indirect inside indirect. */
+    put_table_desc(&f->r, 2, TABLE, 16, VRING_DESC_F_INDIRECT, 0);
+    offer(&f->r, 0);
+    assert_int_equal(vq_pop(&f->vq, &f->c), VQ_BROKEN);
+    f->vq.s.last_avail = get16(&f->r, RIG_AVAIL + 2);
+    /* A buffer in the table outside RAM. */
+    put_table_desc(&f->r, 2, RIG_RAM, 1, VRING_DESC_F_WRITE, 0);
+    offer(&f->r, 0);
+    assert_int_equal(vq_pop(&f->vq, &f->c), VQ_BROKEN);
+}
+
 static void avail_index_jump_is_broken(void **state)
 {
     struct fix *f = *state;
@@ -270,6 +349,8 @@ int main(void)
         T(wrapping_address_is_broken),
         T(writable_then_readable_is_broken),
         T(indirect_is_refused),
+        T(indirect_table_when_negotiated),
+        T(hostile_indirect_tables),
         T(avail_index_jump_is_broken),
         T(length_sum_overflow_is_broken),
         T(layout_checks),
