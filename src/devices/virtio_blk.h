@@ -1,8 +1,9 @@
 /* virtio_blk.h - virtio block device (virtio 1.1 section 5.2) on a raw image.
  *
  * One request queue of VIRTIO_BLK_QUEUE_SIZE.  Offered features: SIZE_MAX,
- * SEG_MAX, BLK_SIZE (512), FLUSH, RO for a read-only image, DISCARD for a
- * writable regular file (one range per request, punched with fallocate).
+ * SEG_MAX, BLK_SIZE (512), FLUSH, INDIRECT_DESC, RO for a read-only image,
+ * DISCARD for a writable regular file (one range per request, punched with
+ * fallocate).
  * Request types IN, OUT, FLUSH, GET_ID and DISCARD; any other gets
  * VIRTIO_BLK_S_UNSUPP.  A request outside the image, with a length that is
  * not whole sectors, or a write to a read-only image gets VIRTIO_BLK_S_IOERR,

@@ -1,7 +1,8 @@
 /* virtio_net.h - virtio network device (virtio 1.1 section 5.1).
  *
  * Queues: 0 receive, 1 transmit (no control queue, one pair).  Features:
- * MAC (the address in config space) and STATUS (link always up).  No
+ * MAC (the address in config space), STATUS (link always up) and
+ * INDIRECT_DESC.  No
  * offloads and no mergeable rx buffers: every frame gets the 12-byte
  * virtio_net_hdr (zeroed, num_buffers 1) and must fit one rx chain; a frame
  * that does not fit is dropped and the chain returned with length 0.
