@@ -75,6 +75,24 @@ int bus_register(struct bus *b, uint64_t base, uint64_t len, const char *name,
     return 0;
 }
 
+int bus_unregister(struct bus *b, uint64_t base, void *opaque)
+{
+    unsigned i = 0;
+    while (i < b->count && !(b->range[i].base == base && b->range[i].opaque == opaque))
+        i++;
+    if (i == b->count)
+        return -1;
+    memmove(&b->range[i], &b->range[i + 1], (b->count - i - 1) * sizeof(b->range[0]));
+    b->count--;
+    if (b->port_index) {
+        /* Slots moved: rebuild the flat table (rare: only at re-wiring). */
+        memset(b->port_index, 0, PORT_SPACE);
+        for (unsigned k = 0; k < b->count; k++)
+            memset(b->port_index + b->range[k].base, (int)(k + 1), b->range[k].len);
+    }
+    return 0;
+}
+
 struct bus_range *bus_find(struct bus *b, uint64_t addr)
 {
     if (b->port_index) {

@@ -45,6 +45,11 @@ int bus_register(struct bus *b, uint64_t base, uint64_t len, const char *name,
                  void *opaque, bus_read_fn read, bus_write_fn write,
                  char *err, size_t errlen);
 
+/* Removes the range registered at base for opaque (a PCI BAR the guest
+ * moves or disables); its counters go with it.  Returns 0, or -1 if there
+ * is no such range.  Ranges after it move down one slot. */
+int bus_unregister(struct bus *b, uint64_t base, void *opaque);
+
 /* The range covering addr, or NULL. */
 struct bus_range *bus_find(struct bus *b, uint64_t addr);
 

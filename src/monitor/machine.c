@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "boot/boot.h"
+#include "monitor/machine_virtio.h"
 
 void machine_stop_locked(struct machine *m, int status, const char *note)
 {
@@ -96,6 +97,7 @@ static void machine_tick(void *opaque)
 {
     struct machine *m = opaque;
     console_tick(&m->console);
+    machine_virtio_tick(m);
 }
 
 /* ---- building ---- */
@@ -161,7 +163,7 @@ static int init_devices(struct machine *m, char *err, size_t errlen)
     if (m->opts->debug_exit &&
         debug_exit_init(&d->debug_exit, &m->io, on_debug_exit, m, err, errlen))
         return -1;
-    return 0;
+    return machine_virtio_init(m, err, errlen);
 }
 
 /* Puts the kernel or the firmware into guest memory; *st gets the entry state. */
@@ -240,13 +242,18 @@ int machine_create(struct machine *m, const struct morph_options *o,
     if (!m->loop)
         return -1;
     console_attach(&m->console, &m->dev.com1, m->loop);
-    return 0;
+    return machine_virtio_start(m, err, errlen);
 }
 
 void machine_destroy(struct machine *m)
 {
+    /* The loop thread stops first (it feeds devices), then the devices'
+     * host ends close while the loop still exists, then the loop goes. */
     if (m->loop)
-        event_loop_destroy(m->loop);   /* stops the thread first */
+        event_loop_stop(m->loop);
+    machine_virtio_destroy(m);
+    if (m->loop)
+        event_loop_destroy(m->loop);
     m->loop = NULL;
     if (m->engine)
         m->engine_ops->destroy(m->engine);

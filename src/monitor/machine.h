@@ -33,6 +33,9 @@
 #include "devices/rtc.h"
 #include "devices/timer.h"
 #include "devices/uart16550.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_net.h"
+#include "devices/virtio_rng.h"
 #include "engine/engine.h"
 #include "host/clock.h"
 #include "host/event_loop.h"
@@ -54,6 +57,26 @@ struct machine_devices {
     struct port92 port92;
     struct debug_exit debug_exit;
     struct fpu_error fpu_error;
+    /* virtio on PCI (machine_virtio.c) */
+    struct guest_dma dma;              /* the devices' view of guest RAM */
+    struct virtio_rng rng;
+    struct virtio_blk blk[MAX_DRIVES];
+    struct block_file blk_file[MAX_DRIVES];
+    unsigned drives;
+    struct virtio_net net;
+    bool has_net;
+    struct net_backend *net_backend;
+    uint32_t intx_asserted[16];        /* per PIC line: the PCI slots driving it high */
+};
+
+/* Device-written guest ranges waiting for the vCPU thread to drop decoded
+ * code there (machine_virtio.c); past the last slot everything is dropped. */
+#define DMA_DIRTY_SLOTS 32
+
+struct dma_dirty {
+    uint64_t gpa[DMA_DIRTY_SLOTS], len[DMA_DIRTY_SLOTS];
+    unsigned count;
+    bool all;
 };
 
 struct machine {
@@ -81,6 +104,11 @@ struct machine {
     char stop_note[200];               /* printed to stderr at the end, if any */
     bool events_at_stop;               /* print the last interrupts/exceptions after it */
     bool dump_requested;               /* Ctrl-A d: the vCPU thread dumps the CPU state */
+    bool service_pending;              /* host I/O finished: machine_service on the vCPU */
+    bool net_rx_resume;                /* the event loop asks the backend again */
+    struct dma_dirty dma_dirty;
+    pthread_t vcpu_thread;             /* set by machine_run */
+    bool vcpu_thread_known;
 
     struct exit_stats stats;
     uint64_t started_ns;

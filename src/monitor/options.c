@@ -50,6 +50,16 @@ static const char run_help[] =
     "                    block is translated to host code after 50 runs\n"
     "                    (jit,threshold=N: after N); interp: the interpreter\n"
     "                    alone\n"
+    "  --drive file=PATH[,format=raw][,readonly=on]\n"
+    "                    a raw disk image as a virtio block device (up to 4;\n"
+    "                    the path may not contain a comma).  The image is\n"
+    "                    locked: no other morph may use it meanwhile\n"
+    "  --net user[,hostfwd=...] | tap,ifname=NAME   [,mac=52:54:00:12:34:56]\n"
+    "                    a virtio network card on user-mode networking or a\n"
+    "                    TAP device (default MAC 52:54:00:12:34:56)\n"
+    "\n"
+    "Every machine has a virtio entropy device (the host's getrandom).\n"
+    "\n"
     "  -h, --help        this text\n"
     "\n"
     "The serial console (COM1) is the terminal.  Ctrl-A x quits, Ctrl-A h\n"
@@ -202,9 +212,110 @@ int parse_trace_list(const char *s, unsigned *trace, uint64_t *insn_limit,
     }
 }
 
+/* ---- --drive and --net ---- */
+
+/* One comma-separated item of s starting at *p: copies it to item (NUL-
+ * terminated) and moves *p past it.  Returns false if it does not fit. */
+static bool next_item(const char **p, char *item, size_t cap)
+{
+    const char *comma = strchr(*p, ',');
+    size_t len = comma ? (size_t)(comma - *p) : strlen(*p);
+    if (len >= cap)
+        return false;
+    memcpy(item, *p, len);
+    item[len] = 0;
+    *p += len + (comma != NULL);
+    return true;
+}
+
+static int drive_item(const char *item, struct drive_option *d, char *err, size_t errlen)
+{
+    if (!strncmp(item, "file=", 5)) {
+        if (!item[5])
+            return fail(err, errlen, "invalid --drive item '%s': %s", item, "empty file name");
+        size_t len = strlen(item + 5);
+        if (len >= sizeof(d->file))
+            return fail(err, errlen, "invalid --drive file '%.100s': %s", item + 5,
+                        "path too long");
+        memcpy(d->file, item + 5, len + 1);
+    } else if (!strncmp(item, "format=", 7)) {
+        if (strcmp(item + 7, "raw"))
+            return fail(err, errlen, "invalid --drive format '%s': %s", item + 7,
+                        "only raw images are supported");
+    } else if (!strcmp(item, "readonly=on") || !strcmp(item, "readonly")) {
+        d->readonly = true;
+    } else if (!strcmp(item, "readonly=off")) {
+        d->readonly = false;
+    } else {
+        return fail(err, errlen, "invalid --drive item '%s': %s", item,
+                    "use file=PATH, format=raw, readonly=on|off");
+    }
+    return 0;
+}
+
+int parse_drive(const char *s, struct drive_option *d, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof(*d));
+    const char *p = s;
+    char item[DRIVE_PATH_MAX + 8];
+    while (*p) {
+        if (!next_item(&p, item, sizeof(item)))
+            return fail(err, errlen, "invalid --drive '%.100s': %s", s, "an item is too long");
+        if (drive_item(item, d, err, errlen))
+            return -1;
+    }
+    if (!d->file[0])
+        return fail(err, errlen, "invalid --drive '%.100s': %s", s, "needs file=PATH");
+    return 0;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6], char *err, size_t errlen)
+{
+    unsigned v[6];
+    char tail;
+    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+               &tail) != 6 || strlen(s) != 17)
+        return fail(err, errlen, "invalid --net mac '%s': %s", s, "use six hex bytes like 52:54:00:12:34:56");
+    if (v[0] & 1)
+        return fail(err, errlen, "invalid --net mac '%s': %s", s, "a multicast address");
+    for (int i = 0; i < 6; i++)
+        mac[i] = (uint8_t)v[i];
+    return 0;
+}
+
+int parse_net(const char *s, struct net_option *n, char *err, size_t errlen)
+{
+    static const uint8_t default_mac[6] = NET_DEFAULT_MAC;
+    memset(n, 0, sizeof(*n));
+    memcpy(n->mac, default_mac, 6);
+    const char *p = s;
+    char item[NET_SPEC_MAX];
+    size_t used = 0;
+    bool first = true;
+    do {
+        if (!next_item(&p, item, sizeof(item)))
+            return fail(err, errlen, "invalid --net '%.100s': %s", s, "too long");
+        if (first && strcmp(item, "user") && strcmp(item, "tap"))
+            return fail(err, errlen, "invalid --net '%.100s': %s", s,
+                        "use user[,hostfwd=...] or tap,ifname=NAME");
+        first = false;
+        if (!strncmp(item, "mac=", 4)) {
+            if (parse_mac(item + 4, n->mac, err, errlen))
+                return -1;
+            continue;
+        }
+        int w = snprintf(n->spec + used, sizeof(n->spec) - used, "%s%s", used ? "," : "", item);
+        if (w < 0 || (size_t)w >= sizeof(n->spec) - used)
+            return fail(err, errlen, "invalid --net '%.100s': %s", s, "too long");
+        used += (size_t)w;
+    } while (*p);
+    n->enabled = true;
+    return 0;
+}
+
 /* The options that take a value, and where it goes. */
-enum opt_id { OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEMORY, OPT_TRACE, OPT_IPS, OPT_ENGINE, OPT_JIT_CACHE,
-              OPT_DEBUG_EXIT, OPT_STATS, OPT_HELP };
+enum opt_id { OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEMORY, OPT_TRACE, OPT_IPS, OPT_ENGINE,
+              OPT_JIT_CACHE, OPT_DRIVE, OPT_NET, OPT_DEBUG_EXIT, OPT_STATS, OPT_HELP };
 
 struct opt_def {
     const char *long_name;
@@ -223,6 +334,8 @@ static const struct opt_def run_opts[] = {
     { "ips", 0, true, OPT_IPS },
     { "engine", 0, true, OPT_ENGINE },
     { "jit-cache", 0, true, OPT_JIT_CACHE },
+    { "drive", 0, true, OPT_DRIVE },
+    { "net", 0, true, OPT_NET },
     { "debug-exit", 0, false, OPT_DEBUG_EXIT },
     { "stats", 0, false, OPT_STATS },
     { "help", 'h', false, OPT_HELP },
@@ -283,6 +396,17 @@ static int apply_option(const struct opt_def *d, const char *value, struct morph
     case OPT_IPS: return parse_ips(value, &o->ips, err, errlen);
     case OPT_ENGINE: return parse_engine(value, &o->jit_threshold, err, errlen);
     case OPT_JIT_CACHE: return parse_jit_cache(value, &o->jit_cache_size, err, errlen);
+    case OPT_DRIVE:
+        if (o->drives == MAX_DRIVES)
+            return fail(err, errlen, "too many --drive options (%s%s)", "at most 4", "");
+        if (parse_drive(value, &o->drive[o->drives], err, errlen))
+            return -1;
+        o->drives++;
+        break;
+    case OPT_NET:
+        if (o->net.enabled)
+            return fail(err, errlen, "--net given twice (%s%s)", "one network card", "");
+        return parse_net(value, &o->net, err, errlen);
     case OPT_DEBUG_EXIT: o->debug_exit = true; break;
     case OPT_STATS: o->stats = true; break;
     case OPT_HELP: return 1;

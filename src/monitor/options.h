@@ -21,6 +21,26 @@
 #define IPS_MAX          PS_PER_SECOND       /* 1 ps per instruction */
 #define IPS_DEFAULT      100000000ull
 
+/* --drive: a raw disk image on virtio-blk (repeatable). */
+#define MAX_DRIVES 4
+#define DRIVE_PATH_MAX 1024
+
+struct drive_option {
+    char file[DRIVE_PATH_MAX];
+    bool readonly;
+};
+
+/* --net: one virtio-net card; spec goes to net_backend_open as it is,
+ * without the mac= item, which is ours. */
+#define NET_SPEC_MAX 1024
+#define NET_DEFAULT_MAC { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 }
+
+struct net_option {
+    bool enabled;
+    char spec[NET_SPEC_MAX];
+    uint8_t mac[6];
+};
+
 struct morph_options {
     const char *kernel;        /* bzImage or Multiboot ELF */
     const char *initrd;
@@ -34,6 +54,9 @@ struct morph_options {
     uint64_t ips;              /* guest instructions per second of guest time */
     unsigned jit_threshold;    /* --engine: 0 = interpreter alone */
     uint64_t jit_cache_size;   /* --jit-cache, bytes */
+    struct drive_option drive[MAX_DRIVES];
+    unsigned drives;
+    struct net_option net;
 };
 
 /* --engine jit: a block is translated after it ran this many times. */
@@ -65,5 +88,13 @@ int parse_ips(const char *s, uint64_t *ips, char *err, size_t errlen);
  * unknown, all.  Returns 0, or -1 with the reason in err. */
 int parse_trace_list(const char *s, unsigned *trace, uint64_t *insn_limit,
                      char *err, size_t errlen);
+
+/* A --drive value: file=PATH[,format=raw][,readonly=on|off].  Returns 0,
+ * or -1 with the reason in err. */
+int parse_drive(const char *s, struct drive_option *d, char *err, size_t errlen);
+
+/* A --net value: user[,...] or tap[,...], with an optional mac=XX:..:XX
+ * item taken out.  Returns 0, or -1 with the reason in err. */
+int parse_net(const char *s, struct net_option *n, char *err, size_t errlen);
 
 #endif

@@ -8,6 +8,7 @@
 #include "host/terminal.h"
 #include "monitor/crash_report.h"
 #include "monitor/machine.h"
+#include "monitor/machine_virtio.h"
 
 enum { RUN_CONTINUE, RUN_STOP };
 
@@ -179,6 +180,7 @@ static int on_hlt(struct machine *m, struct vm_exit *x)
         idle_until_next_event(m);
         fire_due_timers(m);
         serve_dump_request(m);
+        machine_service(m);
     }
     m->vcpu_dispatching = true;
     return RUN_CONTINUE;
@@ -287,6 +289,7 @@ static void vcpu_loop(struct machine *m)
     device_lock_vcpu(&m->lock);
     m->vcpu_dispatching = true;
     while (!m->stop) {
+        machine_service(m);             /* disk completions raise their IRQs here */
         deliver_interrupt(m);
         if (m->engine_ops->set_deadline)
             m->engine_ops->set_deadline(m->engine, timer_next_deadline(&m->timers));
@@ -323,6 +326,10 @@ int machine_run(struct machine *m)
     if (terminal_enter_raw(STDIN_FILENO, err, sizeof(err)))
         fprintf(stderr, "morph: warning: %s\n", err);
     m->started_ns = host_monotonic_ns();
+    device_lock_vcpu(&m->lock);
+    m->vcpu_thread = pthread_self();   /* device DMA from this thread needs no deferral */
+    m->vcpu_thread_known = true;
+    device_unlock(&m->lock);
     if (event_loop_start(m->loop, err, sizeof(err))) {
         terminal_restore();
         fprintf(stderr, "morph: %s\n", err);

@@ -93,6 +93,44 @@ head -c $((65536 + 100)) /dev/zero >"$WORK/odd.rom"
 run_morph run --bios "$WORK/odd.rom"
 expect_error "ROM of an odd size" any "$WORK/odd.rom"
 
+# ---- drives and network ----
+run_morph run --kernel "$good" --drive "$WORK/disk.img"
+expect_error "--drive without file=" 2 "--drive" "file=PATH"
+run_morph run --kernel "$good" --drive "file=$WORK/disk.img,format=qcow2"
+expect_error "--drive format=qcow2" 2 "qcow2" "raw"
+run_morph run --kernel "$good" --drive "file=$WORK/disk.img,cache=none"
+expect_error "--drive unknown item" 2 "cache=none"
+run_morph run --kernel "$good" --drive "file=$WORK/missing.img"
+expect_error "missing drive image" 1 "$WORK/missing.img" "No such file"
+run_morph run --kernel "$good" --drive "file=$WORK"
+expect_error "directory as drive" 1 "$WORK" "directory"
+head -c 1048576 /dev/zero >"$WORK/disk.img"
+chmod 0444 "$WORK/disk.img"
+if [[ $(id -u) != 0 ]]; then
+    run_morph run --kernel "$good" --drive "file=$WORK/disk.img"
+    expect_error "read-only file as a writable drive" 1 "$WORK/disk.img" "denied"
+fi
+chmod 0644 "$WORK/disk.img"
+flock -x "$WORK/disk.img" sleep 60 &
+locker=$!
+sleep 0.5
+run_morph run --kernel "$good" --drive "file=$WORK/disk.img"
+expect_error "drive locked by another process" 1 "$WORK/disk.img" "locked"
+run_morph run --kernel "$good" --drive "file=$WORK/disk.img,readonly=on"
+expect_error "drive locked, even read-only" 1 "$WORK/disk.img" "locked"
+kill "$locker"
+wait "$locker" 2>/dev/null
+run_morph run --kernel "$good" --drive "file=$WORK/disk.img" --drive "file=$WORK/disk.img"
+expect_error "one image as two drives" 1 "$WORK/disk.img" "locked"
+run_morph run --kernel "$good" --net bridge
+expect_error "--net bridge" 2 "--net" "user" "tap"
+run_morph run --kernel "$good" --net user,mac=01:00:00:00:00:01
+expect_error "--net multicast mac" 2 "mac" "multicast"
+run_morph run --kernel "$good" --net user,mac=52:54:00:12:34
+expect_error "--net short mac" 2 "mac"
+run_morph run --kernel "$good" --net user --net user
+expect_error "two --net" 2 "--net"
+
 # ---- help and version are not errors ----
 for args in "--help" "run --help" "--version"; do
     # shellcheck disable=SC2086

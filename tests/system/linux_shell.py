@@ -53,8 +53,9 @@ class Timeout(Exception):
 class Guest:
     """morph on a pty; everything the console prints is kept in self.buf."""
 
-    def __init__(self, morph, kernel, initrd, log_base, argv=None):
-        """argv replaces the whole command line (other guests, other VMMs)."""
+    def __init__(self, morph, kernel, initrd, log_base, argv=None, extra=()):
+        """argv replaces the whole command line (other guests, other VMMs);
+        extra is added to morph's default one."""
         self.log_base = log_base
         master, slave = pty.openpty()
         self.err = open(log_base + ".err", "wb")
@@ -62,7 +63,7 @@ class Guest:
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             argv or [morph, "run", "--kernel", kernel, "--initrd", initrd,
-                     "--append", APPEND, "--stats"],
+                     "--append", APPEND, "--stats"] + list(extra),
             stdin=slave, stdout=slave, stderr=self.err, close_fds=True,
             start_new_session=True)
         os.close(slave)

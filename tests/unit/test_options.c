@@ -221,9 +221,74 @@ static void help_and_version(void **state)
     assert_int_equal(parse(&o, err, sizeof(err), "run", "-h", NULL), OPTIONS_DONE);
 }
 
+static void drive_values(void **state)
+{
+    (void)state;
+    struct drive_option d;
+    char err[300];
+    assert_int_equal(parse_drive("file=/tmp/a.img", &d, err, sizeof(err)), 0);
+    assert_string_equal(d.file, "/tmp/a.img");
+    assert_false(d.readonly);
+    assert_int_equal(parse_drive("format=raw,readonly=on,file=b.img", &d, err, sizeof(err)), 0);
+    assert_string_equal(d.file, "b.img");
+    assert_true(d.readonly);
+    assert_int_equal(parse_drive("file=x,format=qcow2", &d, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "only raw"));
+    assert_int_equal(parse_drive("readonly=on", &d, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "needs file=PATH"));
+    assert_int_equal(parse_drive("file=", &d, err, sizeof(err)), -1);
+    assert_int_equal(parse_drive("file=x,readonly=maybe", &d, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "readonly=maybe"));
+}
+
+static void drives_on_the_command_line(void **state)
+{
+    (void)state;
+    struct morph_options o;
+    char err[300];
+    char *const argv[] = { "morph", "run", "--kernel", "k", "--drive", "file=a.img",
+                           "--drive=file=b.img,readonly=on", NULL };
+    assert_int_equal(options_parse(7, argv, &o, stdout, err, sizeof(err)), OPTIONS_RUN);
+    assert_int_equal(o.drives, 2);
+    assert_string_equal(o.drive[0].file, "a.img");
+    assert_true(o.drive[1].readonly);
+    char *const five[] = { "morph", "run", "--kernel", "k", "--drive", "file=1", "--drive",
+                           "file=2", "--drive", "file=3", "--drive", "file=4", "--drive",
+                           "file=5", NULL };
+    assert_int_equal(options_parse(14, five, &o, stdout, err, sizeof(err)), OPTIONS_USAGE_ERROR);
+    assert_non_null(strstr(err, "too many --drive"));
+}
+
+static void net_values(void **state)
+{
+    (void)state;
+    struct net_option n;
+    char err[300];
+    assert_int_equal(parse_net("user", &n, err, sizeof(err)), 0);
+    assert_true(n.enabled);
+    assert_string_equal(n.spec, "user");
+    assert_memory_equal(n.mac, "\x52\x54\x00\x12\x34\x56", 6);
+    assert_int_equal(parse_net("user,hostfwd=tcp:127.0.0.1:2222-:22,mac=52:54:00:aa:bb:cc",
+                               &n, err, sizeof(err)), 0);
+    assert_string_equal(n.spec, "user,hostfwd=tcp:127.0.0.1:2222-:22");
+    assert_memory_equal(n.mac, "\x52\x54\x00\xaa\xbb\xcc", 6);
+    assert_int_equal(parse_net("tap,mac=52:54:00:00:00:01,ifname=tap0", &n, err, sizeof(err)), 0);
+    assert_string_equal(n.spec, "tap,ifname=tap0");
+    assert_int_equal(parse_net("bridge", &n, err, sizeof(err)), -1);
+    assert_int_equal(parse_net("", &n, err, sizeof(err)), -1);
+    assert_int_equal(parse_net("mac=52:54:00:00:00:01", &n, err, sizeof(err)), -1);
+    assert_int_equal(parse_net("user,mac=52:54:00:00:00", &n, err, sizeof(err)), -1);
+    assert_int_equal(parse_net("user,mac=52:54:00:00:00:0g", &n, err, sizeof(err)), -1);
+    assert_int_equal(parse_net("user,mac=03:54:00:00:00:01", &n, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "multicast"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(drive_values),
+        cmocka_unit_test(drives_on_the_command_line),
+        cmocka_unit_test(net_values),
         cmocka_unit_test(sizes_with_suffixes),
         cmocka_unit_test(sizes_out_of_range_or_malformed),
         cmocka_unit_test(trace_lists),
