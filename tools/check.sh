@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-tools/setup.sh || { echo "check: tools/setup.sh failed"; echo "0 passed, 1 failed"; exit 1; }
+tools/setup.sh --disk || { echo "check: tools/setup.sh failed"; echo "0 passed, 1 failed"; exit 1; }
 
 LOGS=build/check-logs
 mkdir -p "$LOGS"
@@ -111,13 +111,10 @@ fi
 echo "== system tests"
 for s in tests/system/*.sh; do
     name=$(basename "$s" .sh)
-    # The Debian-disk tests wait for the virtio devices (--drive, --net);
-    # they are run by hand until then (see tests/system/disk_net.py).
-    case $name in disk_boot | net_user | disk_net_bad_input) continue ;; esac
     # The sanitized build, except for booting Linux: ASan slows the
     # interpreter about 3x and a boot is ~6.5 G guest instructions.
     morph=build/asan/morph
-    [[ $name == linux_* ]] && morph=build/morph
+    [[ $name == linux_* || $name == disk_boot || $name == net_user ]] && morph=build/morph
     bash "$s" "$morph" >"$LOGS/system-$name.log" 2>&1
     add_summary "system/$name" "$LOGS/system-$name.log" $?
 done

@@ -13,10 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WANT_GUEST=true
+WANT_DISK=false
 case ${1:-} in
 '') ;;
 --no-guest) WANT_GUEST=false ;;
-*) echo "usage: tools/setup.sh [--no-guest]" >&2; exit 2 ;;
+--disk) WANT_DISK=true ;;
+*) echo "usage: tools/setup.sh [--no-guest | --disk]" >&2; exit 2 ;;
 esac
 
 PACKAGES=(
@@ -28,6 +30,7 @@ PACKAGES=(
     cpio kmod debian-archive-keyring        # the default guest: initramfs, depmod, signed index
     coreutils                               # timeout, used by every test runner
     python3                                 # the Linux system test drives the guest through a pty
+    debootstrap e2fsprogs openssh-client    # the Debian root disk (tools/guest/disk.sh) and its ssh test
 )
 
 missing=()
@@ -55,5 +58,15 @@ if $WANT_GUEST; then
         echo "setup: fetching the default guest (Debian i386 kernel + busybox, about 55 MB)" >&2
         tools/guest/fetch.sh >/dev/null ||
             { echo "setup: could not fetch the default guest (tools/guest/fetch.sh failed)" >&2; exit 1; }
+    fi
+fi
+
+# The Debian root disk for the disk and network system tests (--disk):
+# debootstrap into the cache once (about 60 MB), reused offline after.
+if $WANT_DISK; then
+    if ! tools/guest/disk.sh --check >/dev/null 2>&1; then
+        echo "setup: building the Debian root disk (tools/guest/disk.sh)" >&2
+        tools/guest/disk.sh >/dev/null ||
+            { echo "setup: could not build the Debian root disk (tools/guest/disk.sh failed)" >&2; exit 1; }
     fi
 fi
