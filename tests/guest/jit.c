@@ -101,7 +101,7 @@ typedef volatile uint32_t table[1024] __attribute__((aligned(4096)));
 static table pd, pt_low;
 static volatile uint32_t test_pages[4][1024] __attribute__((aligned(4096)));
 
-#define MMIO_BASE 0xC0000000u       /* the PCI hole: no RAM, no device claims it */
+#define MMIO_BASE 0xD0000000u       /* the PCI hole above the virtio BARs (0xC0000000 up): unclaimed */
 
 static volatile uint32_t *pte_of(volatile const void *p)
 {

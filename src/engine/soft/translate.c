@@ -76,6 +76,8 @@ enum tr_kind {
 #define F_RD     0x100u  /* reads the arithmetic flags */
 #define F_WA     0x200u  /* writes all arithmetic flags without reading them */
 #define F_PW     0x400u  /* writes some, keeps the others (INC, rotates, counts that may be 0) */
+#define F_UND    0x800u  /* leaves flags the SDM calls undefined (the host's values, not the
+                            interpreter's): native only where no one can see them */
 
 struct tr_info {
     uint8_t kind;
@@ -99,7 +101,7 @@ static const struct tr_info tr_table[512] = {
     [0x40 ... 0x4f] = { K_INCDEC_R, F_PW },
     [0x50 ... 0x57] = { K_PUSH_R, 0 }, [0x58 ... 0x5f] = { K_POP_R, 0 },
     [0x68] = { K_PUSH_I, 0 }, [0x6a] = { K_PUSH_I, 0 },
-    [0x69] = { K_MODRM, A_REGOP | A_R | F_WA }, [0x6b] = { K_MODRM, A_REGOP | A_R | F_WA },
+    [0x69] = { K_MODRM, A_REGOP | A_R | F_WA | F_UND }, [0x6b] = { K_MODRM, A_REGOP | A_R | F_WA | F_UND },
     [0x70 ... 0x7f] = { K_JCC, F_RD },
     [0x80] = { K_MODRM, A_BYTE }, [0x81] = { K_MODRM, 0 }, [0x83] = { K_MODRM, 0 },
     [0x84] = { K_MODRM, A_REGOP | A_BYTE | A_R | F_WA }, [0x85] = { K_MODRM, A_REGOP | A_R | F_WA },
@@ -128,18 +130,18 @@ static const struct tr_info tr_table[512] = {
     [0x180 ... 0x18f] = { K_JCC, F_RD },
     [0x190 ... 0x19f] = { K_MODRM, A_BYTE | A_W | F_RD },             /* SETcc */
     [0x1a1] = { K_HELPER_EXIT, 0 }, [0x1a9] = { K_HELPER_EXIT, 0 },   /* POP FS/GS */
-    [0x1a3] = { K_MODRM, A_REGOP | A_NOMEM | F_PW },                  /* BT r/m, r */
-    [0x1ab] = { K_MODRM, A_REGOP | A_NOMEM | F_PW },
-    [0x1b3] = { K_MODRM, A_REGOP | A_NOMEM | F_PW },
-    [0x1bb] = { K_MODRM, A_REGOP | A_NOMEM | F_PW },
-    [0x1a4] = { K_MODRM, A_REGOP | RW | F_PW }, [0x1a5] = { K_MODRM, A_REGOP | RW | F_PW },
-    [0x1ac] = { K_MODRM, A_REGOP | RW | F_PW }, [0x1ad] = { K_MODRM, A_REGOP | RW | F_PW },
-    [0x1af] = { K_MODRM, A_REGOP | A_R | F_WA },
+    [0x1a3] = { K_MODRM, A_REGOP | A_NOMEM | F_PW | F_UND },                  /* BT r/m, r */
+    [0x1ab] = { K_MODRM, A_REGOP | A_NOMEM | F_PW | F_UND },
+    [0x1b3] = { K_MODRM, A_REGOP | A_NOMEM | F_PW | F_UND },
+    [0x1bb] = { K_MODRM, A_REGOP | A_NOMEM | F_PW | F_UND },
+    [0x1a4] = { K_MODRM, A_REGOP | RW | F_PW | F_UND }, [0x1a5] = { K_MODRM, A_REGOP | RW | F_PW | F_UND },
+    [0x1ac] = { K_MODRM, A_REGOP | RW | F_PW | F_UND }, [0x1ad] = { K_MODRM, A_REGOP | RW | F_PW | F_UND },
+    [0x1af] = { K_MODRM, A_REGOP | A_R | F_WA | F_UND },
     [0x1b0] = { K_MODRM, A_REGOP | A_BYTE | RW | F_WA }, [0x1b1] = { K_MODRM, A_REGOP | RW | F_WA },
     [0x1b2] = { K_HELPER_EXIT, 0 }, [0x1b4] = { K_HELPER_EXIT, 0 }, [0x1b5] = { K_HELPER_EXIT, 0 },
     [0x1b6] = { K_MODRM, A_REGOP | A_RM8 | A_R }, [0x1b7] = { K_MODRM, A_REGOP | A_RM16 | A_R },
     [0x1ba] = { K_MODRM, 0 },
-    [0x1bc] = { K_MODRM, A_REGOP | A_R | F_PW }, [0x1bd] = { K_MODRM, A_REGOP | A_R | F_PW },
+    [0x1bc] = { K_MODRM, A_REGOP | A_R | F_PW | F_UND }, [0x1bd] = { K_MODRM, A_REGOP | A_R | F_PW | F_UND },
     [0x1be] = { K_MODRM, A_REGOP | A_RM8 | A_R }, [0x1bf] = { K_MODRM, A_REGOP | A_RM16 | A_R },
     [0x1c0] = { K_MODRM, A_REGOP | A_BYTE | RW | F_WA }, [0x1c1] = { K_MODRM, A_REGOP | RW | F_WA },
     [0x1c8 ... 0x1cf] = { K_BSWAP, 0 },
@@ -163,6 +165,9 @@ static struct tr_info group_info(const struct insn *i, struct tr_info t)
         bool count_known = i->opcode <= 0xd1;
         unsigned count = i->opcode >= 0xd0 ? 1u : (i->imm & 31u);
         uint16_t fl = (r == 2 || r == 3) ? F_RD : (r >= 4 && count_known && count) ? F_WA : F_PW;
+        /* AF after a shift, OF after a count above 1 */
+        if (r >= 4 || count != 1 || !count_known)
+            fl |= F_UND;
         t.attr = (uint16_t)(byte | RW | fl);
         return t;
     }
@@ -170,7 +175,7 @@ static struct tr_info group_info(const struct insn *i, struct tr_info t)
         if (r == 0) { t.attr = (uint16_t)(byte | A_R | F_WA); return t; }
         if (r == 2) { t.attr = (uint16_t)(byte | RW); return t; }
         if (r == 3) { t.attr = (uint16_t)(byte | RW | F_WA); return t; }
-        if (r == 4 || r == 5) { t.attr = (uint16_t)(byte | A_R | F_WA); return t; }
+        if (r == 4 || r == 5) { t.attr = (uint16_t)(byte | A_R | F_WA | F_UND); return t; }
         break;                                           /* DIV/IDIV fault: interpreted */
     case 0xfe: case 0xff:                               /* INC/DEC, group 5 */
         if (r <= 1) { t.attr = (uint16_t)(byte | RW | F_PW); return t; }
@@ -181,8 +186,8 @@ static struct tr_info group_info(const struct insn *i, struct tr_info t)
         if (r == 0) { t.attr = (uint16_t)(byte | A_W); return t; }
         break;
     case 0x1ba:                                         /* BT* r/m, imm8 */
-        if (r == 4) { t.attr = A_R | F_PW; return t; }
-        if (r >= 5) { t.attr = RW | F_PW; return t; }
+        if (r == 4) { t.attr = A_R | F_PW | F_UND; return t; }
+        if (r >= 5) { t.attr = RW | F_PW | F_UND; return t; }
         break;
     default:
         return t;
@@ -261,6 +266,9 @@ struct tr {
     unsigned ngrps;
     /* live_after[k]: the guest flags after insn k must be exact (plan_flags) */
     bool live_after[BLOCK_MAX_INSNS];
+    /* interp[k]: insn k runs in the interpreter although it could be native
+     * (its undefined flags would be seen: plan_undefined_flags) */
+    bool interp[BLOCK_MAX_INSNS];
     uint32_t body;                 /* code offset where the first insn starts */
     uint32_t chain, chain_page;    /* code offsets of the linked-jump entries */
     uint32_t slot_site[JIT_SLOTS]; /* rel32 field of each linkable exit */
@@ -1046,6 +1054,14 @@ static struct tr_info classify(const struct cpu *c, const struct insn *i)
 
 static bool ends_line(const struct cpu *c, const struct insn *i);
 
+/* What insn k of the block being translated becomes. */
+static struct tr_info info_at(const struct tr *t, unsigned k)
+{
+    if (t->interp[k])
+        return (struct tr_info){ K_HELPER, 0 };
+    return classify(t->c, &t->b->insn[k]);
+}
+
 /* Guest registers insn i may write (a superset; bit r = register r). */
 static uint8_t regs_written(const struct insn *i, struct tr_info info)
 {
@@ -1101,7 +1117,7 @@ static void plan_groups(struct tr *t, const struct block *b, unsigned cover)
     int open = -1;
     for (unsigned k = 0; k < cover; k++) {
         const struct insn *i = &b->insn[k];
-        struct tr_info info = classify(t->c, i);
+        struct tr_info info = info_at(t, k);
         if (group_candidate(t->c, i, info)) {
             int32_t lo = i->disp, hi = i->disp + (int32_t)access_size(i, info.attr) - 1;
             struct access_group *g = open >= 0 ? &t->grps[open] : NULL;
@@ -1157,11 +1173,34 @@ static void plan_flags(struct tr *t, const struct block *b, unsigned cover)
     bool live = true;
     for (unsigned k = cover; k-- > 0;) {
         t->live_after[k] = live;
-        struct tr_info info = classify(t->c, &b->insn[k]);
+        struct tr_info info = info_at(t, k);
         if (flags_exact_before(t, &b->insn[k], info, k))
             live = true;
         else if (info.attr & F_WA)
             live = false;
+    }
+}
+
+/* Undefined flags: where the host CPU's values of flags the SDM leaves
+ * undefined (AF after a shift, SF ZF PF after MUL, ...) could be seen -
+ * the flags are live after the insn - it runs in the interpreter, so both
+ * engines show the same values and an exit trace is the same on both.
+ * Each such change can make more flags live: repeat until nothing moves. */
+static void plan_block(struct tr *t, const struct block *b, unsigned cover)
+{
+    memset(t->interp, 0, sizeof(t->interp));
+    for (unsigned round = 0; round <= cover; round++) {
+        plan_groups(t, b, cover);
+        plan_flags(t, b, cover);
+        bool changed = false;
+        for (unsigned k = 0; k < cover; k++) {
+            if (!t->interp[k] && (info_at(t, k).attr & F_UND) && t->live_after[k]) {
+                t->interp[k] = true;
+                changed = true;
+            }
+        }
+        if (!changed)
+            break;
     }
 }
 
@@ -1200,7 +1239,7 @@ static void emit_group_check(struct tr *t, const struct insn *i)
 
 static void tr_insn(struct tr *t, const struct insn *i)
 {
-    struct tr_info info = classify(t->c, i);
+    struct tr_info info = info_at(t, t->k);
     switch (info.kind) {
     case K_HELPER: tr_helper(t, false); break;
     case K_HELPER_EXIT: tr_helper(t, true); break;
@@ -1376,8 +1415,7 @@ static bool translate_into(struct tr *t, struct tcache *tc, struct cpu *c, struc
         if (k < cover)
             eip += b->insn[k].len;
     }
-    plan_groups(t, b, cover);
-    plan_flags(t, b, cover);
+    plan_block(t, b, cover);
     emit_prologue(t);
     t->body = x64_pos(&t->x);
     unsigned k = 0;
