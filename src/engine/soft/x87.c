@@ -206,6 +206,10 @@ static uint32_t mem_off(const struct x87_op *o, uint32_t k)
 
 void x87_read_bytes(struct x87_op *o, uint8_t *buf, unsigned n)
 {
+    /* The CPU checks the whole operand against the segment limit before it
+     * reads: an m64 at DS:0xfffffffa is #GP, not the #PF of its first half. */
+    if (n > 4)
+        cpu_check_read_seg(o->c, o->i->seg, mem_off(o, 0), n);
     unsigned k = 0;
     for (; k + 4 <= n; k += 4) {
         uint32_t v = cpu_read32(o->c, o->i->seg, mem_off(o, k));
