@@ -83,6 +83,7 @@ struct machine {
     bool dump_requested;               /* Ctrl-A d: the vCPU thread dumps the CPU state */
 
     struct exit_stats stats;
+    uint64_t exits;                    /* exits dispatched (--exit-limit, --trace lockstep) */
     uint64_t started_ns;
 };
 
