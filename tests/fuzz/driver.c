@@ -139,9 +139,33 @@ static bool uses_host_private_entry(const struct fz_result *h, const struct fz_r
     return false;
 }
 
-/* Differences go into buf (a short text); returns true when equal. */
+/* The instruction the host stopped at is POPA/POPAD and it faulted.  This
+ * host CPU (AMD) has then already written the registers it popped before
+ * the fault (seen with POPAD running off the top of a 16-bit stack: EDI,
+ * ESI, EBP from the stack, the rest unchanged); morph, like Intel's
+ * documentation and Bochs, writes none.  Either leaves the instruction
+ * restartable, so the general registers but ESP are not compared. */
+static bool host_partial_popa(const struct fz_test *t, const struct fz_result *h)
+{
+    if (h->vector != 12 && h->vector != 13 && h->vector != 14)
+        return false;
+    uint32_t start = fz_code_end(t->mode) - t->len;
+    if (h->eip < start || h->eip >= start + t->len)
+        return false;
+    uint32_t k = h->eip - start;
+    while (k < t->len && (t->code[k] == 0x66 || t->code[k] == 0x67 || t->code[k] == 0xf0 ||
+                          t->code[k] == 0xf2 || t->code[k] == 0xf3 || t->code[k] == 0x26 ||
+                          t->code[k] == 0x2e || t->code[k] == 0x36 || t->code[k] == 0x3e ||
+                          t->code[k] == 0x64 || t->code[k] == 0x65))
+        k++;
+    return k < t->len && t->code[k] == 0x61;
+}
+
+/* Differences go into buf (a short text); returns true when equal.  h is
+ * the host's result, or the interpreter's when it is compared with the jit
+ * column (vs_host false: no host quirk is allowed for). */
 static bool compare(const struct fz_test *t, const struct fz_result *h, const struct fz_result *m,
-                    char *buf, size_t n, char *key, size_t keylen)
+                    bool vs_host, char *buf, size_t n, char *key, size_t keylen)
 {
     size_t w = 0;
     buf[0] = 0;
@@ -182,7 +206,10 @@ static bool compare(const struct fz_test *t, const struct fz_result *h, const st
             snprintf(key, keylen, "eip");
         ok = false;
     }
+    bool popa_quirk = vs_host && host_partial_popa(t, h);
     for (int k = 0; k < 8; k++) {
+        if (popa_quirk && k != 4)   /* ESP */
+            continue;
         if (h->regs[k] != m->regs[k]) {
             ADD("%s host %08x morph %08x; ", reg_names[k], h->regs[k], m->regs[k]);
             if (ok)
@@ -310,7 +337,7 @@ static bool compare_pair(struct fuzzer *f, const struct fz_test *t, int which,
                          const struct fz_result *a, const struct fz_result *b, bool first)
 {
     char diff[sizeof(f->diff)], key[64];
-    if (compare(t, a, b, diff, sizeof(diff), key, sizeof(key)))
+    if (compare(t, a, b, which != CMP_INTERP_JIT, diff, sizeof(diff), key, sizeof(key)))
         return true;
     if (f->counting)
         f->cmp_fail[which]++;

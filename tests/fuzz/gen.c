@@ -836,6 +836,12 @@ static void gen_branch(struct gen *g)
     unsigned kind = rng_below(r, 11);
     struct g_insn *in;
     unsigned cc = rng_below(r, 16);
+    /* In 16-bit code half the branches keep the 16-bit operand size: rel16
+     * displacements, IP truncated to 16 bits, 2-byte return addresses.
+     * (No random draw in 32-bit code, so its sequences stay as they were.) */
+    bool b16 = (g->o->mode & FZ_MODE_CS16) && chance(r, 50);
+    enum fix_kind rel = b16 ? FIX_REL16 : FIX_REL32, abs = b16 ? FIX_ABS16 : FIX_ABS32;
+    unsigned relsize = b16 ? 2 : 4;
     switch (kind) {
     case 0: case 1: /* Jcc rel8 */
         need_flags(g, cc_reads(cc));
@@ -846,17 +852,17 @@ static void gen_branch(struct gen *g)
         in->rd = cc_reads(cc);
         add_target(g, in, pick_target_slot(g, 3), FIX_REL8, 1);
         break;
-    case 2: case 3: /* Jcc rel32 */
+    case 2: case 3: /* Jcc rel32 (rel16) */
         need_flags(g, cc_reads(cc));
-        name_slot(g, "jcc32");
+        name_slot(g, b16 ? "jcc16" : "jcc32");
         in = new_insn(g);
         emit(in, 0x0f);
         emit(in, (uint8_t)(0x80 + cc));
-        emit_n(in, 0, 4);
+        emit_n(in, 0, relsize);
         in->rd = cc_reads(cc);
-        add_target(g, in, pick_target_slot(g, 6), FIX_REL32, 2);
+        add_target(g, in, pick_target_slot(g, 6), rel, 2);
         break;
-    case 4: /* JMP rel8 / rel32 */
+    case 4: /* JMP rel8 / rel32 (rel16) */
         name_slot(g, "jmp");
         in = new_insn(g);
         if (chance(r, 50)) {
@@ -865,16 +871,16 @@ static void gen_branch(struct gen *g)
             add_target(g, in, pick_target_slot(g, 3), FIX_REL8, 1);
         } else {
             emit(in, 0xe9);
-            emit_n(in, 0, 4);
-            add_target(g, in, pick_target_slot(g, 6), FIX_REL32, 1);
+            emit_n(in, 0, relsize);
+            add_target(g, in, pick_target_slot(g, 6), rel, 1);
         }
         break;
-    case 5: /* CALL rel32 */
+    case 5: /* CALL rel32 (rel16) */
         name_slot(g, "call");
         in = new_insn(g);
         emit(in, 0xe8);
-        emit_n(in, 0, 4);
-        add_target(g, in, pick_target_slot(g, 6), FIX_REL32, 1);
+        emit_n(in, 0, relsize);
+        add_target(g, in, pick_target_slot(g, 6), rel, 1);
         break;
     case 6: { /* LOOP/LOOPE/LOOPNE/JECXZ, maybe with 67 (CX) */
         unsigned op = rng_below(r, 4);
@@ -922,8 +928,9 @@ static void gen_branch(struct gen *g)
         int t = pick_target_slot(g, 5);
         struct g_insn *s = new_insn(g);
         emit(s, 0x68);
-        emit_n(s, 0, 4);
-        add_target(g, s, t, FIX_ABS32, 1);
+        emit_n(s, 0, relsize);
+        s->keep16 = b16;
+        add_target(g, s, t, abs, 1);
         in = new_insn(g);
         if (chance(r, 30)) {
             emit(in, 0xc2);
@@ -934,6 +941,7 @@ static void gen_branch(struct gen *g)
         break;
     }
     }
+    in->keep16 = b16;
 }
 
 /* Selectors worth loading: null ones, Linux's flat user segments, kernel
@@ -1496,7 +1504,7 @@ static bool insn_for_code16(struct g_insn *in)
         had66 |= in->b[k] == 0x66;
         had67 |= in->b[k] == 0x67;
     }
-    if (!had66)
+    if (!had66 && !in->keep16)
         b[n++] = 0x66;
     if (!had67)
         b[n++] = 0x67;
@@ -1506,7 +1514,7 @@ static bool insn_for_code16(struct g_insn *in)
         else
             b[n++] = in->b[j];
     }
-    unsigned added = (had66 ? 0 : 1) + (had67 ? 0 : 1);
+    unsigned added = (had66 || in->keep16 ? 0 : 1) + (had67 ? 0 : 1);
     if (in->len - dropped + added > 15 || in->len - dropped + added > sizeof(in->b))
         return false;
     memcpy(b + n, in->b + k, in->len - k);
@@ -1567,15 +1575,16 @@ bool gen_layout(const struct g_seq *s, int nslots, struct fz_test *t)
                 uint32_t dest = start + soff[tk];
                 uint32_t next = start + pos + in.len;
                 int32_t rel = (int32_t)(dest - next);
-                if (in.fix_kind == FIX_REL8) {
-                    if (rel < -128 || rel > 127)
-                        return false;
-                    in.b[in.fix_off] = (uint8_t)rel;
-                } else {
-                    /* dest is an offset in CS already (start is). */
-                    uint32_t v = in.fix_kind == FIX_REL32 ? (uint32_t)rel : dest;
-                    memcpy(in.b + in.fix_off, &v, 4);
-                }
+                /* dest is an offset in CS already (start is). */
+                bool is_rel = in.fix_kind == FIX_REL8 || in.fix_kind == FIX_REL16 ||
+                              in.fix_kind == FIX_REL32;
+                uint32_t v = is_rel ? (uint32_t)rel : dest;
+                unsigned size = in.fix_kind == FIX_REL8 ? 1 :
+                                in.fix_kind == FIX_REL16 || in.fix_kind == FIX_ABS16 ? 2 : 4;
+                if (in.fix_kind == FIX_REL8 && (rel < -128 || rel > 127))
+                    return false;
+                for (unsigned k = 0; k < size; k++)
+                    in.b[in.fix_off + k] = (uint8_t)(v >> (8 * k));
                 undef = (undef & ~(in.def | in.und)) | in.und;
                 cundef = (uint16_t)((cundef & ~(in.cdef | in.cund)) | in.cund);
                 incoming[tk] |= undef;

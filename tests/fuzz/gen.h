@@ -34,7 +34,7 @@ uint32_t rng_below(struct rng *r, uint32_t n);   /* 0..n-1 */
 #define GEN_MAX_BOUNDS  (GEN_MAX_SLOTS * GEN_SLOT_INSNS + 1)
 #define GEN_END         127     /* branch target: the end of the sequence */
 
-enum fix_kind { FIX_NONE, FIX_REL8, FIX_REL32, FIX_ABS32 };
+enum fix_kind { FIX_NONE, FIX_REL8, FIX_REL32, FIX_ABS32, FIX_REL16, FIX_ABS16 };
 
 /* One instruction with its effect on the flags (EFLAGS and x87 C0-C3):
  * `def` flags are written with defined values, `und` flags are left
@@ -44,6 +44,7 @@ struct g_insn {
     uint8_t len;
     uint8_t fix_kind, fix_off;
     int8_t target;              /* slot index or GEN_END for a fixup */
+    bool keep16;                /* in 16-bit code: no 66 added (16-bit operand size) */
     uint32_t rd, def, und;
     uint16_t crd, cdef, cund;
 };
