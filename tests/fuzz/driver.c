@@ -142,9 +142,9 @@ static bool uses_host_private_entry(const struct fz_result *h, const struct fz_r
 /* The instruction the host stopped at is POPA/POPAD and it faulted.  This
  * host CPU (AMD) has then already written the registers it popped before
  * the fault (seen with POPAD running off the top of a 16-bit stack: EDI,
- * ESI, EBP from the stack, the rest unchanged); morph, like Intel's
- * documentation and Bochs, writes none.  Either leaves the instruction
- * restartable, so the general registers but ESP are not compared. */
+ * ESI, EBP from the stack, the rest unchanged); morph (like Bochs)
+ * writes none.  Either leaves the instruction restartable, so the general
+ * registers but ESP are not compared. */
 static bool host_partial_popa(const struct fz_test *t, const struct fz_result *h)
 {
     if (h->vector != 12 && h->vector != 13 && h->vector != 14)
