@@ -20,6 +20,14 @@ if ! paths=$("$ROOT/tools/guest/fetch.sh" --print-paths 2>"$WORK/fetch.log"); th
     exit 1
 fi
 eval "$paths"
+# Both runs boot the same bytes even if the shared cache is rebuilt meanwhile.
+cp "$KERNEL" "$WORK/vmlinuz" && cp "$INITRD" "$WORK/initrd" || {
+    fail setup "cannot copy the guest from the cache"
+    finish
+    exit 1
+}
+KERNEL=$WORK/vmlinuz
+INITRD=$WORK/initrd
 for engine in interp jit; do
     lockstep_run "$engine" linux "${MORPH_BOOT_TIMEOUT:-1500}" --kernel "$KERNEL" \
         --initrd "$INITRD" --append console=ttyS0 --exit-limit "$exits"
