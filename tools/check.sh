@@ -97,7 +97,9 @@ echo "== differential fuzzer (host CPU as the oracle)"
 tests/fuzz/run.sh >"$LOGS/fuzz.log" 2>&1
 rc=$?
 line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/fuzz.log" | tail -n 1)
-grep -E '^vectors:' "$LOGS/fuzz.log" | tail -n 1 | sed 's/^/      /'
+# Per slice: the slice, its vectors/generated totals, the three columns'
+# failed comparisons (host/interp, host/jit, interp/jit).
+grep -E '^(== slice|vectors:|columns:)' "$LOGS/fuzz.log" | sed 's/^/      /'
 if ((rc == 0)) && grep -q '^SKIP fuzz' "$LOGS/fuzz.log"; then
     grep '^SKIP fuzz' "$LOGS/fuzz.log" | sed 's/^/      /'
 elif ((rc == 0)) && [[ $line == *", 0 failed" ]]; then

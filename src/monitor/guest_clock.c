@@ -94,3 +94,15 @@ uint64_t guest_clock_idle(struct guest_clock *gc, uint64_t deadline, uint64_t ho
     gc->ops->set_time(gc->engine, &gc->time);
     return add;
 }
+
+uint64_t guest_clock_skip_to(struct guest_clock *gc, uint64_t deadline)
+{
+    if (!engine_keeps_time(gc))
+        return 0;
+    uint64_t now = gc->ops->now_ns(gc->engine);
+    if (deadline <= now)
+        return 0;
+    gc->time.idle_ns += deadline - now;
+    gc->ops->set_time(gc->engine, &gc->time);
+    return deadline - now;
+}

@@ -68,4 +68,8 @@ void guest_clock_stall(struct guest_clock *gc, uint64_t ns);
  * added to the engine's idle time. */
 uint64_t guest_clock_idle(struct guest_clock *gc, uint64_t deadline, uint64_t host_now);
 
+/* The halted CPU skips to `deadline` without waiting (--deterministic: no
+ * wall clock in guest time); never goes back.  Returns the ns added. */
+uint64_t guest_clock_skip_to(struct guest_clock *gc, uint64_t deadline);
+
 #endif

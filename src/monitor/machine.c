@@ -144,7 +144,9 @@ static int init_devices(struct machine *m, char *err, size_t errlen)
     if (uart_init(&d->com1, &m->io, UART_COM1_BASE, pic_line(m, UART_COM1_IRQ),
                   console_tx, console_rx_space, &m->console, err, errlen))
         return -1;
-    if (rtc_init(&d->rtc, &m->io, &m->timers, pic_line(m, 8), (int64_t)time(NULL),
+    /* --deterministic: the RTC starts at 2020-01-01 00:00:00 UTC, not now. */
+    int64_t rtc_start = m->opts->deterministic ? 1577836800 : (int64_t)time(NULL);
+    if (rtc_init(&d->rtc, &m->io, &m->timers, pic_line(m, 8), rtc_start,
                  err, errlen))
         return -1;
     rtc_set_lost_tick_policy(&d->rtc, LOST_TICKS_DELIVER, pic_probe(m, 8));
@@ -192,7 +194,7 @@ static int create_engine(struct machine *m, const struct cpu_state *st, char *er
     struct engine_config cfg = {
         .mem = &m->ram.mem,
         .policy = &m->policy,
-        .trace = m->opts->trace,
+        .trace = m->opts->trace & ~TRACE_LOCKSTEP,
         .trace_insn_limit = m->opts->trace_insn_limit,
         .trace_stream = stderr,
         .jit_threshold = m->opts->jit_threshold,

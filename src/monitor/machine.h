@@ -111,6 +111,7 @@ struct machine {
     bool vcpu_thread_known;
 
     struct exit_stats stats;
+    uint64_t exits;                    /* exits dispatched (--exit-limit, --trace lockstep) */
     uint64_t started_ns;
 };
 

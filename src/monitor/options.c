@@ -40,16 +40,26 @@ static const char run_help[] =
     "                    reason and by device, handler time, unclaimed accesses)\n"
     "  --trace LIST      trace to stderr; LIST is comma-separated:\n"
     "                    exits, interrupts, insns[=N] (first N instructions,\n"
-    "                    default 10000), unknown (unknown opcodes), all\n"
+    "                    default 10000), unknown (unknown opcodes), all;\n"
+    "                    lockstep: per exit its number, the instruction count,\n"
+    "                    reason, port/address, size, data, EIP and registers\n"
+    "                    (tests/system/lockstep.sh compares engines with it)\n"
     "  --ips N           guest time: N instructions make one second (K, M, G:\n"
     "                    powers of 1000; 1M to 1000G, default 100M).  The\n"
     "                    guest's clocks (TSC, PIT, RTC) count executed\n"
     "                    instructions, so they never jump when the host is\n"
     "                    busy; while the guest idles they follow the wall clock\n"
+    "  --deterministic   no wall clock reaches the guest: a halted CPU skips to\n"
+    "                    the next timer deadline instead of waiting for it, and\n"
+    "                    the RTC starts at 2020-01-01 00:00:00; two runs of a\n"
+    "                    guest then see the same exits (with no console input)\n"
+    "  --exit-limit N    stop (status 0) after N exits\n"
     "  --engine NAME     jit (default): the interpreter runs cold code and a\n"
     "                    block is translated to host code after 50 runs\n"
     "                    (jit,threshold=N: after N); interp: the interpreter\n"
     "                    alone\n"
+    "  --jit-cache SIZE  translated-code cache, 1M to 1G (K, M, G as for -m),\n"
+    "                    default 32M; when full it is flushed whole\n"
     "  --drive file=PATH[,format=raw][,readonly=on]\n"
     "                    a raw disk image as a virtio block device (up to 4;\n"
     "                    the path may not contain a comma).  The image is\n"
@@ -158,12 +168,23 @@ int parse_ips(const char *s, uint64_t *ips, char *err, size_t errlen)
     return 0;
 }
 
+static int parse_exit_limit(const char *s, uint64_t *limit, char *err, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (!isdigit((unsigned char)*s) || *end || errno || n == 0)
+        return fail(err, errlen, "invalid --exit-limit '%s': %s", s, "must be a positive number");
+    *limit = n;
+    return 0;
+}
+
 static int parse_trace_item(const char *item, size_t len, unsigned *trace,
                             uint64_t *insn_limit, char *err, size_t errlen)
 {
     char word[64];
     if (len == 0 || len >= sizeof(word)) {
-        snprintf(err, errlen, "invalid --trace item '%.*s' (use exits, interrupts, insns[=N], unknown, all)",
+        snprintf(err, errlen, "invalid --trace item '%.*s' (use exits, interrupts, insns[=N], unknown, lockstep, all)",
                  (int)(len < 60 ? len : 60), item);
         return -1;
     }
@@ -175,6 +196,8 @@ static int parse_trace_item(const char *item, size_t len, unsigned *trace,
         *trace |= TRACE_INTERRUPTS;
     } else if (!strcmp(word, "unknown")) {
         *trace |= TRACE_UNKNOWN;
+    } else if (!strcmp(word, "lockstep")) {
+        *trace |= TRACE_LOCKSTEP;
     } else if (!strcmp(word, "all")) {
         *trace |= TRACE_EXITS | TRACE_INTERRUPTS | TRACE_INSNS | TRACE_UNKNOWN;
     } else if (!strcmp(word, "insns")) {
@@ -190,7 +213,7 @@ static int parse_trace_item(const char *item, size_t len, unsigned *trace,
         *trace |= TRACE_INSNS;
         *insn_limit = n;
     } else {
-        snprintf(err, errlen, "invalid --trace item '%s' (use exits, interrupts, insns[=N], unknown, all)",
+        snprintf(err, errlen, "invalid --trace item '%s' (use exits, interrupts, insns[=N], unknown, lockstep, all)",
                  word);
         return -1;
     }
@@ -315,7 +338,8 @@ int parse_net(const char *s, struct net_option *n, char *err, size_t errlen)
 
 /* The options that take a value, and where it goes. */
 enum opt_id { OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_BIOS, OPT_MEMORY, OPT_TRACE, OPT_IPS, OPT_ENGINE,
-              OPT_JIT_CACHE, OPT_DRIVE, OPT_NET, OPT_DEBUG_EXIT, OPT_STATS, OPT_HELP };
+              OPT_JIT_CACHE, OPT_DRIVE, OPT_NET, OPT_DEBUG_EXIT, OPT_STATS, OPT_DETERMINISTIC,
+              OPT_EXIT_LIMIT, OPT_HELP };
 
 struct opt_def {
     const char *long_name;
@@ -338,6 +362,8 @@ static const struct opt_def run_opts[] = {
     { "net", 0, true, OPT_NET },
     { "debug-exit", 0, false, OPT_DEBUG_EXIT },
     { "stats", 0, false, OPT_STATS },
+    { "deterministic", 0, false, OPT_DETERMINISTIC },
+    { "exit-limit", 0, true, OPT_EXIT_LIMIT },
     { "help", 'h', false, OPT_HELP },
 };
 
@@ -409,6 +435,8 @@ static int apply_option(const struct opt_def *d, const char *value, struct morph
         return parse_net(value, &o->net, err, errlen);
     case OPT_DEBUG_EXIT: o->debug_exit = true; break;
     case OPT_STATS: o->stats = true; break;
+    case OPT_DETERMINISTIC: o->deterministic = true; break;
+    case OPT_EXIT_LIMIT: return parse_exit_limit(value, &o->exit_limit, err, errlen);
     case OPT_HELP: return 1;
     }
     return 0;

@@ -57,7 +57,14 @@ struct morph_options {
     struct drive_option drive[MAX_DRIVES];
     unsigned drives;
     struct net_option net;
+    bool deterministic;        /* --deterministic: no wall clock reaches the guest */
+    uint64_t exit_limit;       /* --exit-limit: stop after this many exits (0: never) */
 };
+
+/* --trace lockstep: one line per exit with the instruction count and the
+ * registers (run_loop.c), for comparing engines.  The monitor's own bit,
+ * above engine.h's TRACE_* (the engine never sees it). */
+#define TRACE_LOCKSTEP 0x100u
 
 /* --engine jit: a block is translated after it ran this many times. */
 #define JIT_THRESHOLD_DEFAULT 50u
@@ -85,7 +92,7 @@ int parse_mem_size(const char *s, uint64_t *bytes, char *err, size_t errlen);
 int parse_ips(const char *s, uint64_t *ips, char *err, size_t errlen);
 
 /* A --trace list: comma-separated exits, interrupts (int), insns[=N],
- * unknown, all.  Returns 0, or -1 with the reason in err. */
+ * unknown, lockstep, all (all but lockstep).  Returns 0, or -1 with the reason in err. */
 int parse_trace_list(const char *s, unsigned *trace, uint64_t *insn_limit,
                      char *err, size_t errlen);
 

@@ -1,5 +1,6 @@
 /* run_loop.c - process 400: run the engine, dispatch each exit through a
  * table indexed by exit reason, resume (see machine.h for the locking). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -159,6 +160,18 @@ static void idle_until_next_event(struct machine *m)
     guest_clock_idle(&m->clock, next, host_monotonic_ns());
 }
 
+/* --deterministic: the halted CPU does not wait for the wall clock; guest
+ * time jumps to the next timer deadline (only a host event, e.g. console
+ * input, can end a wait when no timer is armed). */
+static void skip_to_next_event(struct machine *m)
+{
+    uint64_t next = timer_next_deadline(&m->timers);
+    if (next == TIMER_NEVER)
+        pthread_cond_wait(&m->irq_cond, &m->lock.mutex);
+    else
+        guest_clock_skip_to(&m->clock, next);
+}
+
 /* The CPU halted.  With interrupts disabled nothing can wake it (no NMI
  * source exists): the machine has stopped.  Otherwise sleep until the PIC
  * raises INTR; the loop's top then delivers the interrupt, which resumes it. */
@@ -177,7 +190,10 @@ static int on_hlt(struct machine *m, struct vm_exit *x)
     }
     m->vcpu_dispatching = false;
     while (!pic_intr(&m->dev.pic) && !m->stop) {
-        idle_until_next_event(m);
+        if (m->opts->deterministic)
+            skip_to_next_event(m);
+        else
+            idle_until_next_event(m);
         fire_due_timers(m);
         serve_dump_request(m);
         machine_service(m);
@@ -264,6 +280,26 @@ static void deliver_interrupt(struct machine *m)
     }
 }
 
+/* --trace lockstep: one line per exit with what two engines running the
+ * same guest deterministically must agree on (tests/system/lockstep.sh):
+ * the exit's number, the instruction count, the exit (after its handler,
+ * so an IN shows the data it got), CS:EIP, EFLAGS, the GPRs, CR0/CR3. */
+static void trace_lockstep(struct machine *m, const struct vm_exit *x)
+{
+    struct engine_stats es;
+    struct cpu_state s;
+    char what[256];
+    memset(&es, 0, sizeof(es));
+    m->engine_ops->get_stats(m->engine, &es);
+    m->engine_ops->get_state(m->engine, &s);
+    stats_describe_exit(what, sizeof(what), x);
+    fprintf(stderr, "lockstep %" PRIu64 " insns %" PRIu64 " %s | cs:eip %04x:%08x efl %08x "
+            "eax %08x ecx %08x edx %08x ebx %08x esp %08x ebp %08x esi %08x edi %08x "
+            "cr0 %08x cr3 %08x\n", m->exits, es.instructions, what, s.seg[SEG_CS].selector,
+            s.eip, s.eflags, s.gpr[REG_EAX], s.gpr[REG_ECX], s.gpr[REG_EDX], s.gpr[REG_EBX],
+            s.gpr[REG_ESP], s.gpr[REG_EBP], s.gpr[REG_ESI], s.gpr[REG_EDI], s.cr0, s.cr3);
+}
+
 static void dispatch(struct machine *m, struct vm_exit *x)
 {
     enum exit_reason r = x->reason;
@@ -279,6 +315,11 @@ static void dispatch(struct machine *m, struct vm_exit *x)
     m->stats.count[r]++;
     if (m->opts->trace & TRACE_EXITS)
         stats_trace_exit(stderr, x);
+    m->exits++;
+    if (m->opts->trace & TRACE_LOCKSTEP)
+        trace_lockstep(m, x);
+    if (m->opts->exit_limit && m->exits >= m->opts->exit_limit)
+        machine_stop_locked(m, 0, "morph: --exit-limit reached; stopping");
     fire_due_timers(m);
 }
 

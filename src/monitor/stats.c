@@ -3,43 +3,50 @@
 
 #include <inttypes.h>
 
-void stats_trace_exit(FILE *f, const struct vm_exit *x)
+void stats_describe_exit(char *buf, size_t n, const struct vm_exit *x)
 {
     switch (x->reason) {
     case EXIT_IO:
-        fprintf(f, "exit io   %-5s port 0x%04x size %u data 0x%0*x%s\n",
+        snprintf(buf, n, "exit io   %-5s port 0x%04x size %u data 0x%0*x%s",
                 x->io.in ? "in" : "out", x->io.port, x->io.size, x->io.size * 2,
                 x->io.data, x->io.string ? " (string)" : "");
         break;
     case EXIT_MMIO:
-        fprintf(f, "exit mmio %-5s gpa 0x%08" PRIx64 " size %u data 0x%0*" PRIx64 "\n",
+        snprintf(buf, n, "exit mmio %-5s gpa 0x%08" PRIx64 " size %u data 0x%0*" PRIx64,
                 x->mmio.write ? "write" : "read", x->mmio.gpa, x->mmio.size,
                 x->mmio.size * 2, x->mmio.data);
         break;
     case EXIT_CPUID:
-        fprintf(f, "exit cpuid leaf 0x%x subleaf 0x%x -> %08x %08x %08x %08x\n",
+        snprintf(buf, n, "exit cpuid leaf 0x%x subleaf 0x%x -> %08x %08x %08x %08x",
                 x->cpuid.leaf, x->cpuid.subleaf, x->cpuid.eax, x->cpuid.ebx,
                 x->cpuid.ecx, x->cpuid.edx);
         break;
     case EXIT_RDMSR:
     case EXIT_WRMSR:
-        fprintf(f, "exit %s msr 0x%x value 0x%" PRIx64 "%s\n", exit_reason_name(x->reason),
+        snprintf(buf, n, "exit %s msr 0x%x value 0x%" PRIx64 "%s", exit_reason_name(x->reason),
                 x->msr.index, x->msr.value, x->msr.fault ? " #GP" : "");
         break;
     case EXIT_RDTSC:
-        fprintf(f, "exit rdtsc -> 0x%" PRIx64 "\n", x->rdtsc.value);
+        snprintf(buf, n, "exit rdtsc -> 0x%" PRIx64, x->rdtsc.value);
         break;
     case EXIT_SHUTDOWN:
-        fprintf(f, "exit shutdown eip 0x%08x vector %u (%s)\n", x->shutdown.eip,
+        snprintf(buf, n, "exit shutdown eip 0x%08x vector %u (%s)", x->shutdown.eip,
                 x->shutdown.vector, x->shutdown.reason);
         break;
     case EXIT_INTERNAL_ERROR:
-        fprintf(f, "exit internal-error eip 0x%08x (%s)\n", x->internal.eip, x->internal.reason);
+        snprintf(buf, n, "exit internal-error eip 0x%08x (%s)", x->internal.eip, x->internal.reason);
         break;
     default:
-        fprintf(f, "exit %s\n", exit_reason_name(x->reason));
+        snprintf(buf, n, "exit %s", exit_reason_name(x->reason));
         break;
     }
+}
+
+void stats_trace_exit(FILE *f, const struct vm_exit *x)
+{
+    char text[256];
+    stats_describe_exit(text, sizeof(text), x);
+    fprintf(f, "%s\n", text);
 }
 
 static void print_ms(FILE *f, uint64_t ns)

@@ -19,6 +19,8 @@ struct exit_stats {
 
 /* One --trace exits line: reason, port/address, size, direction, data. */
 void stats_trace_exit(FILE *f, const struct vm_exit *x);
+/* The same text without the newline, into buf (truncated to n). */
+void stats_describe_exit(char *buf, size_t n, const struct vm_exit *x);
 
 /* The --stats report. */
 void stats_report(FILE *f, const struct exit_stats *es, const struct engine_stats *eng,

@@ -99,8 +99,9 @@ void fz_test_to_case(const struct fz_test *t, struct fz_case *c)
     c->magic = FZ_MAGIC;
     memcpy(c->regs, t->regs, sizeof(c->regs));
     c->eflags = t->eflags;
-    c->eip = FZ_CODE_END - t->len;
+    c->eip = fz_code_end(t->mode) - t->len;
     c->x87 = t->x87;
+    c->mode = t->mode;
     memcpy(c->code + FZ_CODE_MAX - t->len, t->code, t->len);
     struct rng r = { t->dseed };
     fill_page(&r, c->data);
@@ -146,6 +147,13 @@ static void emit_n(struct g_insn *in, uint32_t v, unsigned n)
 {
     for (unsigned k = 0; k < n; k++)
         emit(in, (uint8_t)(v >> (8 * k)));
+}
+
+/* The SS offset of a linear stack address in this sequence's mode (EBP
+ * for ENTER/LEAVE is an offset in SS). */
+static uint32_t stack_off(const struct gen *g, uint32_t linear)
+{
+    return linear - fz_ss_base(g->o->mode);
 }
 
 /* mov r32, imm32 (set-up: no flags). */
@@ -235,7 +243,9 @@ static uint32_t gen_mem(struct gen *g, struct g_insn *pre_prefix_holder, struct 
 {
     (void)pre_prefix_holder;
     struct rng *r = g->r;
-    bool a16 = mo->a16_ok && chance(r, 8);
+    /* In 16-bit code a16 operands use the segment's default addressing:
+     * make them common there. */
+    bool a16 = mo->a16_ok && chance(r, (g->o->mode & FZ_MODE_CS16) ? 50 : 8);
     uint32_t T = mo->fixed_target ? mo->target : pick_target(g, mo->size, a16);
     struct g_insn *in = *main;
     if (a16) {
@@ -604,7 +614,7 @@ static void emit_prefixes(struct gen *g, struct g_insn *in, bool o16, bool mem, 
 static void gen_plain(struct gen *g, const struct op_def *d)
 {
     struct rng *r = g->r;
-    bool o16 = !(d->f & (F_NO66)) && chance(r, 25);
+    bool o16 = !(d->f & (F_NO66)) && chance(r, (g->o->mode & FZ_MODE_CS16) ? 60 : 25);
     unsigned vsize = o16 ? 2 : 4;
     unsigned esize = (d->f & F_B) || (d->f & F_EB) ? 1 : (d->f & F_W) ? 2 : vsize;
     if (d->f & F_ESZ2X)
@@ -826,6 +836,12 @@ static void gen_branch(struct gen *g)
     unsigned kind = rng_below(r, 11);
     struct g_insn *in;
     unsigned cc = rng_below(r, 16);
+    /* In 16-bit code half the branches keep the 16-bit operand size: rel16
+     * displacements, IP truncated to 16 bits, 2-byte return addresses.
+     * (No random draw in 32-bit code, so its sequences stay as they were.) */
+    bool b16 = (g->o->mode & FZ_MODE_CS16) && chance(r, 50);
+    enum fix_kind rel = b16 ? FIX_REL16 : FIX_REL32, abs = b16 ? FIX_ABS16 : FIX_ABS32;
+    unsigned relsize = b16 ? 2 : 4;
     switch (kind) {
     case 0: case 1: /* Jcc rel8 */
         need_flags(g, cc_reads(cc));
@@ -836,17 +852,17 @@ static void gen_branch(struct gen *g)
         in->rd = cc_reads(cc);
         add_target(g, in, pick_target_slot(g, 3), FIX_REL8, 1);
         break;
-    case 2: case 3: /* Jcc rel32 */
+    case 2: case 3: /* Jcc rel32 (rel16) */
         need_flags(g, cc_reads(cc));
-        name_slot(g, "jcc32");
+        name_slot(g, b16 ? "jcc16" : "jcc32");
         in = new_insn(g);
         emit(in, 0x0f);
         emit(in, (uint8_t)(0x80 + cc));
-        emit_n(in, 0, 4);
+        emit_n(in, 0, relsize);
         in->rd = cc_reads(cc);
-        add_target(g, in, pick_target_slot(g, 6), FIX_REL32, 2);
+        add_target(g, in, pick_target_slot(g, 6), rel, 2);
         break;
-    case 4: /* JMP rel8 / rel32 */
+    case 4: /* JMP rel8 / rel32 (rel16) */
         name_slot(g, "jmp");
         in = new_insn(g);
         if (chance(r, 50)) {
@@ -855,16 +871,16 @@ static void gen_branch(struct gen *g)
             add_target(g, in, pick_target_slot(g, 3), FIX_REL8, 1);
         } else {
             emit(in, 0xe9);
-            emit_n(in, 0, 4);
-            add_target(g, in, pick_target_slot(g, 6), FIX_REL32, 1);
+            emit_n(in, 0, relsize);
+            add_target(g, in, pick_target_slot(g, 6), rel, 1);
         }
         break;
-    case 5: /* CALL rel32 */
+    case 5: /* CALL rel32 (rel16) */
         name_slot(g, "call");
         in = new_insn(g);
         emit(in, 0xe8);
-        emit_n(in, 0, 4);
-        add_target(g, in, pick_target_slot(g, 6), FIX_REL32, 1);
+        emit_n(in, 0, relsize);
+        add_target(g, in, pick_target_slot(g, 6), rel, 1);
         break;
     case 6: { /* LOOP/LOOPE/LOOPNE/JECXZ, maybe with 67 (CX) */
         unsigned op = rng_below(r, 4);
@@ -912,8 +928,9 @@ static void gen_branch(struct gen *g)
         int t = pick_target_slot(g, 5);
         struct g_insn *s = new_insn(g);
         emit(s, 0x68);
-        emit_n(s, 0, 4);
-        add_target(g, s, t, FIX_ABS32, 1);
+        emit_n(s, 0, relsize);
+        s->keep16 = b16;
+        add_target(g, s, t, abs, 1);
         in = new_insn(g);
         if (chance(r, 30)) {
             emit(in, 0xc2);
@@ -924,6 +941,7 @@ static void gen_branch(struct gen *g)
         break;
     }
     }
+    in->keep16 = b16;
 }
 
 /* Selectors worth loading: null ones, Linux's flat user segments, kernel
@@ -932,7 +950,9 @@ static uint16_t pick_selector(struct rng *r)
 {
     static const uint16_t sels[] = { 0x00, 0x01, 0x03, 0x2b, 0x2b, 0x2b, 0x23, 0x23, 0x2b,
                                      0x2a, 0x29, 0x08, 0x0b, 0x10, 0x18, 0x1b, 0x33, 0x38,
-                                     0x3b, 0x40, 0x43, 0x2f, 0x07, 0x80, 0xfffb };
+                                     0x3b, 0x40, 0x43, 0x2f, 0x07, 0x80, 0xfffb,
+                                     /* the LDT's 16-bit segments (fz.h), RPL 3 and 0 */
+                                     0x07, 0x0f, 0x17, 0x1f, 0x27, 0x2f, 0x04, 0x0c, 0x37 };
     return sels[rng_below(r, sizeof(sels) / sizeof(sels[0]))];
 }
 
@@ -1105,7 +1125,7 @@ static void gen_misc(struct gen *g)
     }
     case 1: { /* ENTER with EBP on the stack page */
         name_slot(g, "enter");
-        setup_reg(g, 5, FZ_STACK_TOP0 - 32 + rng_below(r, 128));
+        setup_reg(g, 5, stack_off(g, FZ_STACK_TOP0 - 32 + rng_below(r, 128)));
         in = new_insn(g);
         if (chance(r, 20))
             emit(in, 0x66);
@@ -1116,7 +1136,7 @@ static void gen_misc(struct gen *g)
     }
     case 2: { /* LEAVE */
         name_slot(g, "leave");
-        setup_reg(g, 5, FZ_STACK_TOP0 - 128 + rng_below(r, 256));
+        setup_reg(g, 5, stack_off(g, FZ_STACK_TOP0 - 128 + rng_below(r, 256)));
         in = new_insn(g);
         if (chance(r, 20))
             emit(in, 0x66);
@@ -1411,6 +1431,25 @@ static void gen_one(struct gen *g)
     }
 }
 
+/* ESP at entry: the top of the stack page's first half, as an SS offset.
+ * On a 16-bit stack ESP[31:16] sometimes holds junk (the CPU must keep it
+ * and use SP), and on the expand-down one SP sometimes starts near 0, so
+ * pushes wrap around to 0xfffe (still inside the segment). */
+static uint32_t initial_esp(struct rng *r, uint32_t mode)
+{
+    uint32_t sp = FZ_STACK_TOP0 - fz_ss_base(mode);
+    if ((mode & FZ_MODE_SS_MASK) == 0)
+        return sp;
+    if ((mode & FZ_MODE_SS_MASK) == FZ_MODE_SS16_ED && chance(r, 15))
+        sp = rng_below(r, 8);
+    /* The junk stays in 0x40000000..0x7fffffff: an ESP-based 32-bit
+     * address then lands where the native runner has nothing mapped (its
+     * own stack and libraries live near 0xf7000000-0xffffffff). */
+    if (chance(r, 25))
+        sp |= 0x40000000u | ((uint32_t)rng_next(r) & 0x3fff0000u);
+    return sp;
+}
+
 void gen_sequence(struct rng *r, const struct gen_opts *o, struct g_seq *out)
 {
     for (;;) {
@@ -1421,7 +1460,8 @@ void gen_sequence(struct rng *r, const struct gen_opts *o, struct g_seq *out)
         out->x87 = o->x87;
         for (int k = 0; k < 8; k++)
             out->regs[k] = pick_value(r);
-        out->regs[4] = FZ_STACK_TOP0;
+        out->regs[4] = initial_esp(r, o->mode);
+        out->mode = o->mode;
         out->eflags = ((uint32_t)rng_next(r) & (FL_ALL | 0x400u)) | 0x2u;
         out->dseed = rng_next(r);
         /* At entry every flag is defined (the case sets them). */
@@ -1441,9 +1481,64 @@ void gen_sequence(struct rng *r, const struct gen_opts *o, struct g_seq *out)
 
 /* ---- layout ---- */
 
+static bool is_prefix(uint8_t b)
+{
+    switch (b) {
+    case 0xf0: case 0xf2: case 0xf3: case 0x26: case 0x2e: case 0x36: case 0x3e:
+    case 0x64: case 0x65: case 0x66: case 0x67:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The same instruction for 16-bit code: 66 and 67 toggled (dropped where
+ * present, added in front where not), its fixup offset moved with the
+ * bytes.  False if it grows past the 15-byte limit. */
+static bool insn_for_code16(struct g_insn *in)
+{
+    uint8_t b[sizeof(in->b) + 2];
+    unsigned n = 0, k = 0, dropped = 0;
+    bool had66 = false, had67 = false;
+    for (; k < in->len && is_prefix(in->b[k]); k++) {
+        had66 |= in->b[k] == 0x66;
+        had67 |= in->b[k] == 0x67;
+    }
+    if (!had66 && !in->keep16)
+        b[n++] = 0x66;
+    if (!had67)
+        b[n++] = 0x67;
+    for (unsigned j = 0; j < k; j++) {
+        if (in->b[j] == 0x66 || in->b[j] == 0x67)
+            dropped++;
+        else
+            b[n++] = in->b[j];
+    }
+    unsigned added = (had66 || in->keep16 ? 0 : 1) + (had67 ? 0 : 1);
+    if (in->len - dropped + added > 15 || in->len - dropped + added > sizeof(in->b))
+        return false;
+    memcpy(b + n, in->b + k, in->len - k);
+    n += in->len - k;
+    if (in->fix_kind != FIX_NONE)
+        in->fix_off = (uint8_t)(in->fix_off + added - dropped);
+    memcpy(in->b, b, n);
+    in->len = (uint8_t)n;
+    return true;
+}
+
 bool gen_layout(const struct g_seq *s, int nslots, struct fz_test *t)
 {
+    static struct g_seq s16;
+    if ((s->mode & FZ_MODE_CS16) && s != &s16) {
+        s16 = *s;
+        for (int k = 0; k < nslots; k++)
+            for (int j = 0; j < s16.slot[k].n; j++)
+                if (!insn_for_code16(&s16.slot[k].in[j]))
+                    return false;
+        return gen_layout(&s16, nslots, t);
+    }
     memset(t, 0, sizeof(*t));
+    t->mode = s->mode;
     memcpy(t->regs, s->regs, sizeof(t->regs));
     t->eflags = s->eflags;
     t->dseed = s->dseed;
@@ -1459,7 +1554,7 @@ bool gen_layout(const struct g_seq *s, int nslots, struct fz_test *t)
     if (len > FZ_CODE_MAX)
         return false;
     t->len = len;
-    uint32_t start = FZ_CODE_END - len;
+    uint32_t start = fz_code_end(s->mode) - len;
     uint32_t incoming[GEN_MAX_SLOTS + 1] = { 0 };
     uint16_t cincoming[GEN_MAX_SLOTS + 1] = { 0 };
     uint32_t undef = 0;
@@ -1480,14 +1575,16 @@ bool gen_layout(const struct g_seq *s, int nslots, struct fz_test *t)
                 uint32_t dest = start + soff[tk];
                 uint32_t next = start + pos + in.len;
                 int32_t rel = (int32_t)(dest - next);
-                if (in.fix_kind == FIX_REL8) {
-                    if (rel < -128 || rel > 127)
-                        return false;
-                    in.b[in.fix_off] = (uint8_t)rel;
-                } else {
-                    uint32_t v = in.fix_kind == FIX_REL32 ? (uint32_t)rel : dest;
-                    memcpy(in.b + in.fix_off, &v, 4);
-                }
+                /* dest is an offset in CS already (start is). */
+                bool is_rel = in.fix_kind == FIX_REL8 || in.fix_kind == FIX_REL16 ||
+                              in.fix_kind == FIX_REL32;
+                uint32_t v = is_rel ? (uint32_t)rel : dest;
+                unsigned size = in.fix_kind == FIX_REL8 ? 1 :
+                                in.fix_kind == FIX_REL16 || in.fix_kind == FIX_ABS16 ? 2 : 4;
+                if (in.fix_kind == FIX_REL8 && (rel < -128 || rel > 127))
+                    return false;
+                for (unsigned k = 0; k < size; k++)
+                    in.b[in.fix_off + k] = (uint8_t)(v >> (8 * k));
                 undef = (undef & ~(in.def | in.und)) | in.und;
                 cundef = (uint16_t)((cundef & ~(in.cdef | in.cund)) | in.cund);
                 incoming[tk] |= undef;
@@ -1508,7 +1605,7 @@ bool gen_layout(const struct g_seq *s, int nslots, struct fz_test *t)
 
 void fz_test_undef_at(const struct fz_test *t, uint32_t eip, uint32_t *efl, uint16_t *fsw)
 {
-    uint32_t start = FZ_CODE_END - t->len;
+    uint32_t start = fz_code_end(t->mode) - t->len;
     uint32_t all = 0;
     uint16_t call = 0;
     for (int k = 0; k < t->nbnd; k++) {
@@ -1548,6 +1645,8 @@ void fz_test_format(const struct fz_test *t, char *buf, size_t n)
     for (int k = 0; k < t->nbnd && w + 24 < n; k++)
         w += (size_t)snprintf(buf + w, n - w, "%s%x:%x:%x", k ? "," : "", t->bnd[k].off,
                               t->bnd[k].efl_undef, t->bnd[k].fsw_undef);
+    if (t->mode && w + 12 < n)
+        w += (size_t)snprintf(buf + w, n - w, " mode=%x", t->mode);
     if (w + 8 < n)
         snprintf(buf + w, n - w, " what=%s", t->what[0] ? t->what : "-");
 }
@@ -1606,6 +1705,11 @@ bool fz_test_parse(const char *line, struct fz_test *t, char *err, size_t errlen
     }
     p = field(line, "x87");
     t->x87 = p && *p == '1';
+    p = field(line, "mode");
+    if (p && (sscanf(p, "%x", &t->mode) != 1 || t->mode > FZ_MODE_MAX)) {
+        snprintf(err, errlen, "bad mode=");
+        return false;
+    }
     p = field(line, "bnd");
     if (p) {
         while (t->nbnd < GEN_MAX_BOUNDS) {

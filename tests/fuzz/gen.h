@@ -34,7 +34,7 @@ uint32_t rng_below(struct rng *r, uint32_t n);   /* 0..n-1 */
 #define GEN_MAX_BOUNDS  (GEN_MAX_SLOTS * GEN_SLOT_INSNS + 1)
 #define GEN_END         127     /* branch target: the end of the sequence */
 
-enum fix_kind { FIX_NONE, FIX_REL8, FIX_REL32, FIX_ABS32 };
+enum fix_kind { FIX_NONE, FIX_REL8, FIX_REL32, FIX_ABS32, FIX_REL16, FIX_ABS16 };
 
 /* One instruction with its effect on the flags (EFLAGS and x87 C0-C3):
  * `def` flags are written with defined values, `und` flags are left
@@ -44,6 +44,7 @@ struct g_insn {
     uint8_t len;
     uint8_t fix_kind, fix_off;
     int8_t target;              /* slot index or GEN_END for a fixup */
+    bool keep16;                /* in 16-bit code: no 66 added (16-bit operand size) */
     uint32_t rd, def, und;
     uint16_t crd, cdef, cund;
 };
@@ -63,12 +64,14 @@ struct g_seq {
     uint32_t eflags;
     uint64_t dseed;
     bool x87;
+    uint32_t mode;              /* FZ_MODE_*: the segments it runs in */
 };
 
 struct gen_opts {
     int max_slots;              /* 1..GEN_MAX_SLOTS */
     bool x87;                   /* generate x87 instructions */
     bool x87_only;
+    uint32_t mode;              /* FZ_MODE_* of the next sequence */
 };
 
 struct fz_bound {
@@ -83,6 +86,7 @@ struct fz_test {
     uint32_t eflags;
     uint64_t dseed;
     bool x87;
+    uint32_t mode;              /* FZ_MODE_*; "mode=" in the text form, 0 if absent */
     uint32_t len;
     uint8_t code[FZ_CODE_MAX];
     int nbnd;
@@ -92,7 +96,10 @@ struct fz_test {
 
 void gen_sequence(struct rng *r, const struct gen_opts *o, struct g_seq *out);
 /* Lay out the first nslots slots (branches beyond them go to the end);
- * false if a short branch does not reach. */
+ * false if a short branch does not reach.  In 16-bit code (FZ_MODE_CS16)
+ * every instruction gets the opposite 66 and 67 prefixes, so it keeps the
+ * operand and address sizes it was generated with: what ran with 16-bit
+ * operands in 32-bit code now runs with the segment's default size. */
 bool gen_layout(const struct g_seq *s, int nslots, struct fz_test *t);
 /* The case record both runners take (data and stack pages from dseed). */
 void fz_test_to_case(const struct fz_test *t, struct fz_case *c);
@@ -100,7 +107,7 @@ void fz_test_to_case(const struct fz_test *t, struct fz_case *c);
  * eip is not a boundary). */
 void fz_test_undef_at(const struct fz_test *t, uint32_t eip, uint32_t *efl, uint16_t *fsw);
 
-/* One-line text form: "v1 code=.. regs=.. efl=.. dseed=.. x87=.. bnd=.. what=..". */
+/* One-line text form: "v1 code=.. regs=.. efl=.. dseed=.. x87=.. [mode=..] bnd=.. what=..". */
 void fz_test_format(const struct fz_test *t, char *buf, size_t n);
 bool fz_test_parse(const char *line, struct fz_test *t, char *err, size_t errlen);
 

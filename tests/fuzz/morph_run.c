@@ -5,6 +5,7 @@
  *   0x02000 page table, linear 0    0x06000 GDT (a copy of Linux's x86-64 one)
  *   0x03000 page table, 0x20000000  0x07000 IDT (256 interrupt gates)
  *   0x04000 page table, 0x30000000  0x08000 TSS, 0x09000 handlers,
+ *                                   0x0a000 LDT (fz.h's 16-bit segments),
  *                                   0x0c000 top of the ring-0 stack
  *   0x10000 data page, 0x11000 code page, 0x12000 stack page
  * The system pages are mapped supervisor-only at linear 0xc0000000; the
@@ -33,6 +34,7 @@
 #define PHYS_IDT     0x7000u
 #define PHYS_TSS     0x8000u
 #define PHYS_HANDLER 0x9000u
+#define PHYS_LDT     0xa000u
 #define PHYS_STACK0  0xc000u
 #define PHYS_DATA    0x10000u
 #define PHYS_CODEPG  0x11000u
@@ -46,6 +48,7 @@
 #define SEL_KCODE 0x08u
 #define SEL_KDATA 0x18u
 #define SEL_TSS   0x40u
+#define SEL_LDT   0x50u     /* where Linux x86-64 keeps a process's LDT */
 
 struct watchdog {
     pthread_t thread;
@@ -61,6 +64,7 @@ struct morph_runner {
     struct engine *e;
     struct watchdog wd;
     uint64_t case_no;
+    unsigned jit_threshold;
 };
 
 static void put32(uint8_t *ram, uint32_t pa, uint32_t v) { memcpy(ram + pa, &v, 4); }
@@ -91,6 +95,16 @@ static void *watchdog_main(void *arg)
     return NULL;
 }
 
+/* The descriptor cache of LDT entry k (fz.h), as loading it would fill it. */
+static struct seg_cache ldt_seg(unsigned k)
+{
+    struct fz_seg d = fz_ldt_entry(k);
+    uint32_t type = d.code ? (SEGA_CODE | SEGA_RW) : d.down ? (SEGA_DC | SEGA_RW) : SEGA_RW;
+    uint32_t attr = SEGA_P | (3u << SEGA_DPL_SHIFT) | SEGA_S | SEGA_ACCESSED | type |
+                    (d.big ? SEGA_DB : 0);
+    return (struct seg_cache){ .selector = FZ_LDT_SEL(k), .base = d.base, .limit = d.limit, .attr = attr };
+}
+
 static void build_tables(uint8_t *ram)
 {
     /* Paging. */
@@ -115,6 +129,20 @@ static void build_tables(uint8_t *ram)
     uint64_t tssd = 0x67u | ((uint64_t)(tss & 0xffffff) << 16) | (0x8bull << 40) |
                     ((uint64_t)(tss >> 24) << 56);
     put64(ram, PHYS_GDT + 8 * 8, tssd);                    /* 0x40 busy TSS */
+    uint32_t ldt = SYS_LIN + PHYS_LDT;
+    uint64_t ldtd = (FZ_LDT_ENTRIES * 8 - 1) | ((uint64_t)(ldt & 0xffffff) << 16) |
+                    (0x82ull << 40) | ((uint64_t)(ldt >> 24) << 56);
+    put64(ram, PHYS_GDT + (SEL_LDT >> 3) * 8, ldtd);       /* 0x50 LDT */
+
+    /* LDT: the same descriptors the native runner installs with
+     * modify_ldt (which sets the accessed bit). */
+    for (unsigned k = 0; k < FZ_LDT_ENTRIES; k++) {
+        struct seg_cache d = ldt_seg(k);
+        uint64_t v = (d.limit & 0xffff) | ((uint64_t)(d.base & 0xffffff) << 16) |
+                     ((uint64_t)(d.attr & 0xff) << 40) | ((uint64_t)((d.limit >> 16) & 0xf) << 48) |
+                     ((uint64_t)((d.attr >> 12) & 0xf) << 52) | ((uint64_t)(d.base >> 24) << 56);
+        put64(ram, PHYS_LDT + k * 8, v);
+    }
 
     /* TSS: only the ring-0 stack matters. */
     put32(ram, PHYS_TSS + 4, SYS_LIN + PHYS_STACK0);
@@ -135,7 +163,7 @@ static void build_tables(uint8_t *ram)
     }
 }
 
-struct morph_runner *morph_runner_new(void)
+struct morph_runner *morph_runner_new(unsigned jit_threshold)
 {
     struct morph_runner *m = calloc(1, sizeof(*m));
     if (!m)
@@ -149,7 +177,8 @@ struct morph_runner *morph_runner_new(void)
     m->mem.count = 1;
     for (unsigned p = 0; p < 256; p++)
         exit_policy_solicit_port(&m->policy, (uint16_t)p);
-    struct engine_config cfg = { .mem = &m->mem, .policy = &m->policy };
+    m->jit_threshold = jit_threshold;
+    struct engine_config cfg = { .mem = &m->mem, .policy = &m->policy, .jit_threshold = jit_threshold };
     char err[160];
     m->e = soft_engine_ops.create(&cfg, err, sizeof(err));
     if (!m->e) {
@@ -188,6 +217,14 @@ static struct seg_cache flat_seg(uint16_t sel, uint32_t attr)
     return (struct seg_cache){ .selector = sel, .base = 0, .limit = 0xffffffffu, .attr = attr };
 }
 
+/* A selector of the case's start (Linux's flat ones or an LDT entry). */
+static struct seg_cache start_seg(uint16_t sel)
+{
+    if (sel & 4)
+        return ldt_seg(sel >> 3);
+    return flat_seg(sel, sel == FZ_SEL_CS ? 0xc0fbu : 0xc0f3u);
+}
+
 static void initial_state(struct cpu_state *s, const struct fz_case *c)
 {
     memset(s, 0, sizeof(*s));
@@ -196,9 +233,12 @@ static void initial_state(struct cpu_state *s, const struct fz_case *c)
     s->eflags = (c->eflags & ~(EFL_IOPL | EFL_VM | EFL_RF)) | EFL_FIXED | EFL_IF;
     for (int k = 0; k < SEG_COUNT; k++)
         s->seg[k] = flat_seg(FZ_SEL_DS, 0xc0f3u);
-    s->seg[SEG_CS] = flat_seg(FZ_SEL_CS, 0xc0fbu);
+    s->seg[SEG_CS] = start_seg(fz_mode_cs(c->mode));
+    s->seg[SEG_SS] = start_seg(fz_mode_ss(c->mode));
+    s->seg[SEG_DS] = s->seg[SEG_ES] = start_seg(fz_mode_ds(c->mode));
     s->tr = (struct seg_cache){ .selector = SEL_TSS, .base = SYS_LIN + PHYS_TSS, .limit = 0x67, .attr = 0x8b };
-    s->ldtr = (struct seg_cache){ .selector = 0, .attr = SEGA_UNUSABLE };
+    s->ldtr = (struct seg_cache){ .selector = SEL_LDT, .base = SYS_LIN + PHYS_LDT,
+                                  .limit = FZ_LDT_ENTRIES * 8 - 1, .attr = 0x82 };
     s->gdtr = (struct dtable_reg){ .base = SYS_LIN + PHYS_GDT, .limit = 16 * 8 - 1 };
     s->idtr = (struct dtable_reg){ .base = SYS_LIN + PHYS_IDT, .limit = 256 * 8 - 1 };
     s->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;

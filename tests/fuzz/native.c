@@ -10,14 +10,27 @@
  * siglongjmps back to the loop.  The handler runs on an alternate stack
  * because the case owns ESP, and it first restores GS, which the case may
  * have loaded (glibc keeps its TLS, and the pointer guard siglongjmp uses,
- * behind GS). */
+ * behind GS).
+ *
+ * 16-bit segments: setup() installs the LDT of fz.h with modify_ldt, and
+ * the stub enters every case by loading ES/DS, then SS:ESP with LSS, and a
+ * far jump to CS:EIP, so a case can start in 16-bit code, on a 16-bit
+ * (possibly expand-down) stack, with 16-bit DS/ES.  After DS is loaded the
+ * stub reads its own variables through FS (flat 0x2b).  A fault is
+ * delivered the same way whatever the segments: the kernel switches to the
+ * alternate stack and the flat selectors before the handler runs (and
+ * espfix64 keeps ESP[31:16] intact when a timer interrupt returns to a
+ * 16-bit stack). */
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <asm/ldt.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/ucontext.h>
 #include <unistd.h>
 
@@ -35,6 +48,16 @@ struct entry_regs {
     uint32_t eip;
 };
 struct entry_regs fz_entry;
+/* Far pointers for LSS and the far JMP (offset, then selector), and the
+ * data selectors; the stub's layout offsets depend on this order. */
+struct entry_segs {
+    uint32_t esp;
+    uint16_t ss, pad0;
+    uint32_t eip;
+    uint16_t cs, pad1;
+    uint16_t ds, es;
+} __attribute__((packed));
+struct entry_segs fz_segs;
 uint16_t fz_host_gs;
 
 static sigjmp_buf fz_jmp;
@@ -49,22 +72,22 @@ __asm__(
     ".globl fz_enter\n"
     "fz_enter:\n"
     "    movw $0x2b, %ax\n"
-    "    movw %ax, %ds\n"
-    "    movw %ax, %es\n"
     "    movw %ax, %fs\n"
     "    movw %ax, %gs\n"
     "    fninit\n"
     "    pushl fz_entry+32\n"
     "    popfl\n"
-    "    movl fz_entry+4, %ecx\n"
-    "    movl fz_entry+8, %edx\n"
-    "    movl fz_entry+12, %ebx\n"
-    "    movl fz_entry+16, %esp\n"
-    "    movl fz_entry+20, %ebp\n"
-    "    movl fz_entry+24, %esi\n"
-    "    movl fz_entry+28, %edi\n"
-    "    movl fz_entry+0, %eax\n"
-    "    jmp *fz_entry+36\n"
+    "    movw fz_segs+18, %es\n"
+    "    movw fz_segs+16, %ds\n"
+    "    lss %fs:fz_segs+0, %esp\n"
+    "    movl %fs:fz_entry+0, %eax\n"
+    "    movl %fs:fz_entry+4, %ecx\n"
+    "    movl %fs:fz_entry+8, %edx\n"
+    "    movl %fs:fz_entry+12, %ebx\n"
+    "    movl %fs:fz_entry+20, %ebp\n"
+    "    movl %fs:fz_entry+24, %esi\n"
+    "    movl %fs:fz_entry+28, %edi\n"
+    "    ljmp *%fs:fz_segs+8\n"
     ".globl fz_signal_tramp\n"
     "fz_signal_tramp:\n"
     "    movw fz_host_gs, %ax\n"
@@ -125,8 +148,34 @@ static void *map_fixed(uint32_t addr, int prot)
     return p;
 }
 
+/* The 16-bit segments of fz.h in this process's LDT; false (with the
+ * reason on stderr) if the kernel refuses (no modify_ldt). */
+static bool install_ldt(void)
+{
+    for (unsigned k = 0; k < FZ_LDT_ENTRIES; k++) {
+        struct fz_seg d = fz_ldt_entry(k);
+        struct user_desc u;
+        memset(&u, 0, sizeof(u));
+        u.entry_number = k;
+        u.base_addr = d.base;
+        u.limit = d.limit;
+        u.seg_32bit = d.big;
+        u.contents = d.code ? MODIFY_LDT_CONTENTS_CODE
+                            : d.down ? MODIFY_LDT_CONTENTS_STACK : MODIFY_LDT_CONTENTS_DATA;
+        u.read_exec_only = 0;   /* code readable, data writable */
+        u.useable = 0;
+        if (syscall(SYS_modify_ldt, 1, &u, sizeof(u)) != 0) {
+            fprintf(stderr, "fuzz-native: modify_ldt: %s (no 16-bit segments)\n", strerror(errno));
+            return false;
+        }
+    }
+    return true;
+}
+
 static void setup(void)
 {
+    if (!install_ldt())
+        exit(3);
     map_fixed(FZ_DATA, PROT_READ | PROT_WRITE);
     map_fixed(FZ_CODE, PROT_READ | PROT_WRITE | PROT_EXEC);
     map_fixed(FZ_STACK, PROT_READ | PROT_WRITE);
@@ -197,6 +246,11 @@ static void run_case(const struct fz_case *c)
     memcpy(fz_entry.regs, c->regs, sizeof(fz_entry.regs));
     fz_entry.eflags = c->eflags;
     fz_entry.eip = c->eip;
+    fz_segs.esp = c->regs[4];
+    fz_segs.ss = fz_mode_ss(c->mode);
+    fz_segs.eip = c->eip;
+    fz_segs.cs = fz_mode_cs(c->mode);
+    fz_segs.ds = fz_segs.es = fz_mode_ds(c->mode);
     if (sigsetjmp(fz_jmp, 0) == 0) {
         fz_running = 1;
         fz_enter();

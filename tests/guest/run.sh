@@ -2,6 +2,7 @@
 # Runs every guest test program and checks its result.
 #
 #   tests/guest/run.sh [MORPH_BINARY]     (default: build/morph of this repo)
+#   tests/guest/run.sh --list             the guests' names (tests/system/lockstep.sh)
 #
 # Environment:
 #   GUEST_RUNNER=morph|qemu   what runs the guests (default morph; qemu is a
@@ -31,6 +32,10 @@ engine_args=()
 guests="hello protmode_rom realmode paging exceptions usermode pit rtc uart cpuid smc cpu_exercise
   insn686 sysenter iopl callgate paging2 x87 x87_ferr taskgate v86 a20 stack16 jit jit_smc"
 [ -n "${GUEST_ONLY:-}" ] && guests=$GUEST_ONLY
+if [ "${1:-}" = --list ]; then
+    echo $guests
+    exit 0
+fi
 
 # FAIL lines QEMU's TCG is known to produce where it deviates from real
 # hardware (morph must not): "guest:test-name".  The jit ones besides the

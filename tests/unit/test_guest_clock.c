@@ -2,8 +2,9 @@
  * instructions: guest time comes from the engine, a halted CPU's wait is
  * the next deadline pinned to wall time (shortened by the guest's lag,
  * lengthened when it ran ahead), the idle time it adds catches up with wall
- * time but never passes the deadline or goes back, the lag is bounded, and
- * port accesses stall the clock. */
+ * time but never passes the deadline or goes back, the lag is bounded,
+ * port accesses stall the clock, and --deterministic's skip jumps straight
+ * to the deadline. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -162,6 +163,22 @@ static void test_port_access_stalls_the_clock(void **st)
 }
 
 /* An engine without time ops runs on the host's clock. */
+static void test_skip_to_deadline(void **st)
+{
+    (void)st;
+    struct guest_clock gc;
+    struct fake_engine f;
+    setup(&gc, &f);
+    f.instructions = 3 * MS;
+    /* No wall clock involved: guest time is the deadline exactly. */
+    assert_int_equal(guest_clock_skip_to(&gc, 10 * MS + 7), 7 * MS + 7);
+    assert_int_equal(guest_clock_now(&gc), 10 * MS + 7);
+    /* A deadline already passed changes nothing (time never goes back). */
+    f.instructions += 2 * MS;
+    assert_int_equal(guest_clock_skip_to(&gc, 11 * MS), 0);
+    assert_int_equal(guest_clock_now(&gc), 12 * MS + 7);
+}
+
 static void test_engine_without_time_ops(void **st)
 {
     (void)st;
@@ -184,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_woken_early_catches_up_with_wall),
         cmocka_unit_test(test_lag_is_bounded),
         cmocka_unit_test(test_port_access_stalls_the_clock),
+        cmocka_unit_test(test_skip_to_deadline),
         cmocka_unit_test(test_engine_without_time_ops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

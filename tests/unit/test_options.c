@@ -85,6 +85,12 @@ static void trace_lists(void **state)
     assert_int_equal(t, TRACE_INSNS | TRACE_INTERRUPTS);
     assert_int_equal(n, 500);
     t = 0;
+    t = 0;
+    assert_int_equal(parse_trace_list("lockstep,exits", &t, &n, err, sizeof(err)), 0);
+    assert_int_equal(t, TRACE_LOCKSTEP | TRACE_EXITS);
+    t = 0;
+    assert_int_equal(parse_trace_list("all", &t, &n, err, sizeof(err)), 0);
+    assert_int_equal(t & TRACE_LOCKSTEP, 0);
     assert_int_equal(parse_trace_list("exits,bogus", &t, &n, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "'bogus'"));
     assert_int_equal(parse_trace_list("insns=x", &t, &n, err, sizeof(err)), -1);
@@ -129,6 +135,28 @@ static void full_run_line(void **state)
     assert_true(o.debug_exit);
     assert_true(o.stats);
     assert_int_equal(o.trace, TRACE_EXITS);
+}
+
+static void lockstep_options(void **state)
+{
+    (void)state;
+    struct morph_options o;
+    char err[200];
+    assert_int_equal(parse(&o, err, sizeof(err), "run", "--kernel", "k.elf", NULL), OPTIONS_RUN);
+    assert_false(o.deterministic);
+    assert_int_equal(o.exit_limit, 0);
+    assert_int_equal(parse(&o, err, sizeof(err), "run", "--kernel", "k.elf", "--deterministic",
+                           "--exit-limit", "300000", "--trace", "lockstep", NULL), OPTIONS_RUN);
+    assert_true(o.deterministic);
+    assert_int_equal(o.exit_limit, 300000);
+    assert_int_equal(o.trace, TRACE_LOCKSTEP);
+    assert_int_equal(parse(&o, err, sizeof(err), "run", "--kernel", "k.elf", "--exit-limit", "0", NULL),
+                     OPTIONS_USAGE_ERROR);
+    assert_non_null(strstr(err, "--exit-limit"));
+    assert_int_equal(parse(&o, err, sizeof(err), "run", "--kernel", "k.elf", "--exit-limit=5x", NULL),
+                     OPTIONS_USAGE_ERROR);
+    assert_int_equal(parse(&o, err, sizeof(err), "run", "--kernel", "k.elf", "--deterministic=1", NULL),
+                     OPTIONS_USAGE_ERROR);
 }
 
 static void defaults(void **state)
@@ -293,6 +321,7 @@ int main(void)
         cmocka_unit_test(sizes_out_of_range_or_malformed),
         cmocka_unit_test(trace_lists),
         cmocka_unit_test(full_run_line),
+        cmocka_unit_test(lockstep_options),
         cmocka_unit_test(defaults),
         cmocka_unit_test(ips_rates),
         cmocka_unit_test(usage_errors),

@@ -54,6 +54,10 @@ void op_jmp_Ev(struct cpu *c, const struct insn *i)
 
 static void call_near(struct cpu *c, const struct insn *i, uint32_t target)
 {
+    /* The return address's stack slot is checked before the target (the
+     * host CPU: with both bad, #SS comes first; a bad target alone writes
+     * nothing). */
+    cpu_check_write(c, SEG_SS, (c->s.gpr[REG_ESP] - i->opsize) & cpu_sp_mask(c), i->opsize);
     target = near_target(c, i, target);
     cpu_push(c, c->s.eip & size_mask(i->opsize), i->opsize);
     c->s.eip = target;

@@ -119,6 +119,9 @@ MEM_INLINE uint8_t *cpu_stack_fast_ptr(struct cpu *c, int32_t delta, unsigned si
  * read-modify-write or multi-part instruction check before it commits.
  * size may be up to 4096 (e.g. a whole stack frame). */
 void cpu_check_write(struct cpu *c, int seg, uint32_t off, unsigned size);
+/* The segment checks (type, limit) of a read of [off, off+size), done
+ * before a multi-part read touches its first part. */
+void cpu_check_read_seg(struct cpu *c, int seg, uint32_t off, unsigned size);
 
 /* Linear-address accesses at the current privilege, or as the CPU's own
  * supervisor accesses (descriptor tables, TSS, IDT) when system is true.

@@ -422,6 +422,11 @@ void cpu_check_write(struct cpu *c, int seg, uint32_t off, unsigned size)
     lin_check_write(c, c->s.seg[seg].base + off, size, c->cpl == 3);
 }
 
+void cpu_check_read_seg(struct cpu *c, int seg, uint32_t off, unsigned size)
+{
+    mmu_seg_check(c, seg, off, size, false);
+}
+
 /* ---- port I/O ---- */
 
 static bool port_solicited(const struct cpu *c, uint16_t port, unsigned size)

@@ -204,8 +204,31 @@ static uint32_t mem_off(const struct x87_op *o, uint32_t k)
     return o->i->adsize == 2 ? (a & 0xffff) : a;
 }
 
+/* The host CPU accesses an m64 as one unit and an m80 as an m64 and then an
+ * m16 (tests/fuzz/vectors/seg16.txt): an m64 crossing the segment limit is
+ * #GP before any #PF of its first half, while an m80 whose first 8 bytes
+ * fit takes their #PF first.  The checks of those units, in that order. */
+static void check_read_units(struct x87_op *o, unsigned n)
+{
+    if (n == 8 || n == 10)
+        cpu_check_read_seg(o->c, o->i->seg, mem_off(o, 0), 8);
+}
+
+/* Writes are all-or-nothing: every unit is checked (limit, then pages)
+ * before the first byte is written. */
+static void check_write_units(struct x87_op *o, unsigned n)
+{
+    if (n == 10) {
+        cpu_check_write(o->c, o->i->seg, mem_off(o, 0), 8);
+        cpu_check_write(o->c, o->i->seg, mem_off(o, 8), 2);
+    } else {
+        cpu_check_write(o->c, o->i->seg, mem_off(o, 0), n);
+    }
+}
+
 void x87_read_bytes(struct x87_op *o, uint8_t *buf, unsigned n)
 {
+    check_read_units(o, n);
     unsigned k = 0;
     for (; k + 4 <= n; k += 4) {
         uint32_t v = cpu_read32(o->c, o->i->seg, mem_off(o, k));
@@ -221,7 +244,7 @@ void x87_read_bytes(struct x87_op *o, uint8_t *buf, unsigned n)
 void x87_write_bytes(struct x87_op *o, const uint8_t *buf, unsigned n)
 {
     if (n > 4)
-        cpu_check_write(o->c, o->i->seg, mem_off(o, 0), n);
+        check_write_units(o, n);
     unsigned k = 0;
     for (; k + 4 <= n; k += 4) {
         uint32_t v;
@@ -410,7 +433,7 @@ static void store_mem(struct x87_op *o, enum x87_hop op, unsigned n, bool pop_af
 {
     uint8_t buf[10];
     /* The destination's #PF/#GP comes before any x87 exception (as on the host). */
-    cpu_check_write(o->c, o->i->seg, mem_off(o, 0), n);
+    check_write_units(o, n);
     if (!convert_out(&o->f, op, buf, n))
         return;
     x87_write_bytes(o, buf, n);
@@ -422,7 +445,7 @@ static void fstp_m80(struct x87_op *o)
 {
     struct x87_state *f = &o->f;
     long double v;
-    cpu_check_write(o->c, o->i->seg, mem_off(o, 0), 10);
+    check_write_units(o, 10);
     if (empty(f, 0)) {
         if (!stack_underflow(f))
             return;
