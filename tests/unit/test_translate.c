@@ -1,0 +1,501 @@
+/* test_translate.c - the translator (translate.c) against the interpreter.
+ * Each program runs once interpreted (jit_threshold 0) and once with every
+ * block translated on its first run (threshold 1); most loop ~100 times so
+ * that translations get linked to each other.  Registers, EFLAGS, RAM, the
+ * instruction count and the MMIO exits must come out the same.  The cases
+ * aim at what the translator does on its own: guest flags kept in host
+ * EFLAGS or R12 across its TLB checks, byte registers AH-DH that cannot be
+ * encoded next to a REX prefix, ESP living in R14, access groups (one TLB
+ * check for several [base+d] accesses) over a page boundary or a page that
+ * is not present, MMIO from translated code, self-modifying code under
+ * linked jumps, exact deadlines inside translated loops, a cache small
+ * enough to flush, and a 16-bit stack.
+ *
+ * Guest programs: flat 32-bit ring 0, code at 0x1000, data at 0x4000,
+ * stack below 0x8000; the assembly is given above each. */
+#include "jit_test_util.h"
+
+#define CODE 0x1000u
+
+/* Set up both guests with program `code` at CODE, run both to HLT, compare. */
+static struct jt_pair *run_program(const uint8_t *code, size_t n)
+{
+    struct jt_pair *p = jt_pair_new(1, 0);
+    jt_put(p, CODE, code, n);
+    jt_flat32_at(p, CODE);
+    /* distinct starting values, so that a register mixed up shows */
+    jt_set_reg(p, REG_EDX, 0x0badf00d);
+    jt_set_reg(p, REG_EBP, 0x13572468);
+    jt_set_reg(p, REG_EDI, 0x24681357);
+    return p;
+}
+
+#define RUN_PROGRAM(prog) do {                                                 \
+        struct jt_pair *p_ = run_program(prog, sizeof(prog));                  \
+        jt_run_both(p_, EXIT_HLT);                                             \
+        jt_expect_ran_translated(p_);                                          \
+        jt_pair_free(p_);                                                      \
+    } while (0)
+
+/*      mov ecx,100 / mov esi,0x4000 / xor eax,eax / mov ebx,0x12345678
+ * L:   add eax,ebx / mov [esi+ecx*4],eax / mov edx,[esi+4] / adc edx,eax
+ *      mov [esi+0x400+ecx*4],edx / sbb ebx,0x1111 / pushfd / pop edi
+ *      mov [esi+0x800+ecx*4],edi / rcl eax,1 / mov [esi+0xc00],eax
+ *      seto dl / mov [esi+0xc04],dl / adc eax,[esi+0xc00] / jc 1f
+ *      xor eax,0x5a5a
+ * 1:   sub eax,[esi+ecx*4] / mov [esi+ecx*2+0x1000],ax / sbb [esi+0x1400],eax
+ *      rol eax,1 / mov [esi+0xc08],ecx / setc bl / jo 2f / add ebx,ecx
+ * 2:   neg edx / mov [esi+0xc0c],edx / adc dh,[esi+0xc0c] / setbe dl
+ *      dec ecx / jnz L / hlt
+ * Flags made by one instruction are read (ADC/SBB, SETcc, Jcc, PUSHFD)
+ * after loads and stores in between; one-bit rotates only, whose OF is
+ * defined. */
+static const uint8_t prog_alu[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0xbe, 0x00, 0x40, 0x00, 0x00, 0x31, 0xc0,
+    0xbb, 0x78, 0x56, 0x34, 0x12, 0x01, 0xd8, 0x89, 0x04, 0x8e, 0x8b, 0x56,
+    0x04, 0x11, 0xc2, 0x89, 0x94, 0x8e, 0x00, 0x04, 0x00, 0x00, 0x81, 0xdb,
+    0x11, 0x11, 0x00, 0x00, 0x9c, 0x5f, 0x89, 0xbc, 0x8e, 0x00, 0x08, 0x00,
+    0x00, 0xd1, 0xd0, 0x89, 0x86, 0x00, 0x0c, 0x00, 0x00, 0x0f, 0x90, 0xc2,
+    0x88, 0x96, 0x04, 0x0c, 0x00, 0x00, 0x13, 0x86, 0x00, 0x0c, 0x00, 0x00,
+    0x72, 0x05, 0x35, 0x5a, 0x5a, 0x00, 0x00, 0x2b, 0x04, 0x8e, 0x66, 0x89,
+    0x84, 0x4e, 0x00, 0x10, 0x00, 0x00, 0x19, 0x86, 0x00, 0x14, 0x00, 0x00,
+    0xd1, 0xc0, 0x89, 0x8e, 0x08, 0x0c, 0x00, 0x00, 0x0f, 0x92, 0xc3, 0x70,
+    0x02, 0x01, 0xcb, 0xf7, 0xda, 0x89, 0x96, 0x0c, 0x0c, 0x00, 0x00, 0x12,
+    0xb6, 0x0c, 0x0c, 0x00, 0x00, 0x0f, 0x96, 0xc2, 0x49, 0x75, 0x8e, 0xf4
+};
+
+static void test_flags_live_across_memory_accesses(void **st)
+{
+    (void)st;
+    RUN_PROGRAM(prog_alu);
+}
+
+/*      mov ecx,100 / xor ebx,ebx
+ * L:   mov eax,[0x4000] / add eax,0x7fffffff / inc dword [0x4004] / dec edx
+ *      mov [0x4008],edx / jc 1f / inc ebx / jmp 2f
+ * 1:   add ebx,0x100
+ * 2:   mov [0x4000],eax / sub eax,0x40000000 / dec dword [0x4004] / inc edi
+ *      jnc 3f / add ebx,0x10000
+ * 3:   dec ecx / jnz L / hlt
+ * INC/DEC (register and memory) keep CF from the ADD/SUB before them. */
+static const uint8_t prog_incdec[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0x31, 0xdb, 0xa1, 0x00, 0x40, 0x00, 0x00,
+    0x05, 0xff, 0xff, 0xff, 0x7f, 0xff, 0x05, 0x04, 0x40, 0x00, 0x00, 0x4a,
+    0x89, 0x15, 0x08, 0x40, 0x00, 0x00, 0x72, 0x03, 0x43, 0xeb, 0x06, 0x81,
+    0xc3, 0x00, 0x01, 0x00, 0x00, 0xa3, 0x00, 0x40, 0x00, 0x00, 0x2d, 0x00,
+    0x00, 0x00, 0x40, 0xff, 0x0d, 0x04, 0x40, 0x00, 0x00, 0x47, 0x73, 0x06,
+    0x81, 0xc3, 0x00, 0x00, 0x01, 0x00, 0x49, 0x75, 0xc2, 0xf4
+};
+
+static void test_inc_dec_keep_carry(void **st)
+{
+    (void)st;
+    RUN_PROGRAM(prog_incdec);
+}
+
+/*      mov ecx,100 / mov esi,0x4000
+ * L:   cmp ecx,50 / mov [esi],ecx / setl al / mov [esi+4],al / cmovg edx,ecx
+ *      cmp [esi],ecx / cmove ebx,[esi] / test ecx,3 / mov [esi+8],ebx
+ *      setnz [esi+ecx+0x10] / cmovz ebp,[esi+8] / movzx eax,al / add edi,eax
+ *      dec ecx / jnz L / hlt */
+static const uint8_t prog_setcc[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0xbe, 0x00, 0x40, 0x00, 0x00, 0x83, 0xf9,
+    0x32, 0x89, 0x0e, 0x0f, 0x9c, 0xc0, 0x88, 0x46, 0x04, 0x0f, 0x4f, 0xd1,
+    0x39, 0x0e, 0x0f, 0x44, 0x1e, 0xf7, 0xc1, 0x03, 0x00, 0x00, 0x00, 0x89,
+    0x5e, 0x08, 0x0f, 0x95, 0x44, 0x0e, 0x10, 0x0f, 0x44, 0x6e, 0x08, 0x0f,
+    0xb6, 0xc0, 0x01, 0xc7, 0x49, 0x75, 0xd3, 0xf4
+};
+
+static void test_setcc_cmovcc_after_stores(void **st)
+{
+    (void)st;
+    RUN_PROGRAM(prog_setcc);
+}
+
+/*      mov ecx,100 / mov esi,0x4000 / mov eax,0x11223344 / mov ebx,0x55667788
+ *      mov edx,0x99aabbcc
+ * L:   add ah,bl / xor bh,dh / mov [esi+ecx],ah / mov dh,[esi+1]
+ *      add [esi+2],bh / sub dh,ah / mov al,dh / movzx edi,ah / movsx ebp,bh
+ *      xchg ah,dl / mov [esp-4],ah / add bh,[esp-4] / mov dh,[esp-3]
+ *      add [esp-2],dh / cmp ah,[esi+ecx] / setz ch / and ch,0 / xor bl,ah
+ *      mov [esi+0x200+ecx*4],eax / mov [esi+0x600+ecx*4],ebx
+ *      mov [esi+0xa00+ecx*4],edx / dec ecx / jnz L / hlt
+ * AH-DH with [esp+d] need R14 (a REX prefix) next to a high byte
+ * register: those must fall back to the interpreter. */
+static const uint8_t prog_bytes[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0xbe, 0x00, 0x40, 0x00, 0x00, 0xb8, 0x44,
+    0x33, 0x22, 0x11, 0xbb, 0x88, 0x77, 0x66, 0x55, 0xba, 0xcc, 0xbb, 0xaa,
+    0x99, 0x00, 0xdc, 0x30, 0xf7, 0x88, 0x24, 0x0e, 0x8a, 0x76, 0x01, 0x00,
+    0x7e, 0x02, 0x28, 0xe6, 0x88, 0xf0, 0x0f, 0xb6, 0xfc, 0x0f, 0xbe, 0xef,
+    0x86, 0xd4, 0x88, 0x64, 0x24, 0xfc, 0x02, 0x7c, 0x24, 0xfc, 0x8a, 0x74,
+    0x24, 0xfd, 0x00, 0x74, 0x24, 0xfe, 0x3a, 0x24, 0x0e, 0x0f, 0x94, 0xc5,
+    0x80, 0xe5, 0x00, 0x30, 0xe3, 0x89, 0x84, 0x8e, 0x00, 0x02, 0x00, 0x00,
+    0x89, 0x9c, 0x8e, 0x00, 0x06, 0x00, 0x00, 0x89, 0x94, 0x8e, 0x00, 0x0a,
+    0x00, 0x00, 0x49, 0x75, 0xb4, 0xf4
+};
+
+static void test_high_byte_registers(void **st)
+{
+    (void)st;
+    RUN_PROGRAM(prog_bytes);
+}
+
+/*      mov ecx,100
+ * L:   push ebp / mov ebp,esp / sub esp,16 / mov [esp],ecx / mov [esp+4],esp
+ *      lea eax,[esp+4] / mov edx,[eax] / add esp,8 / push esp / pop ebx
+ *      push esp / pop esp / mov [ebp-4],ebx / call f / call 1f
+ * 1:   pop eax / add esi,eax / push ecx / call g / mov esp,ebp
+ *      mov [0x4000+ecx*4],esp / lea esp,[esp-8] / add esp,8 / leave
+ *      dec ecx / jnz L / hlt
+ * f:   mov edi,[esp] / add edi,ecx / ret
+ * g:   add edx,[esp+4] / ret 4 */
+static const uint8_t prog_esp[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0x55, 0x89, 0xe5, 0x83, 0xec, 0x10, 0x89,
+    0x0c, 0x24, 0x89, 0x64, 0x24, 0x04, 0x8d, 0x44, 0x24, 0x04, 0x8b, 0x10,
+    0x83, 0xc4, 0x08, 0x54, 0x5b, 0x54, 0x5c, 0x89, 0x5d, 0xfc, 0xe8, 0x23,
+    0x00, 0x00, 0x00, 0xe8, 0x00, 0x00, 0x00, 0x00, 0x58, 0x01, 0xc6, 0x51,
+    0xe8, 0x1b, 0x00, 0x00, 0x00, 0x89, 0xec, 0x89, 0x24, 0x8d, 0x00, 0x40,
+    0x00, 0x00, 0x8d, 0x64, 0x24, 0xf8, 0x83, 0xc4, 0x08, 0xc9, 0x49, 0x75,
+    0xbc, 0xf4, 0x8b, 0x3c, 0x24, 0x01, 0xcf, 0xc3, 0x03, 0x54, 0x24, 0x04,
+    0xc2, 0x04, 0x00
+};
+
+static void test_esp_operands_push_pop_call_ret_leave(void **st)
+{
+    (void)st;
+    RUN_PROGRAM(prog_esp);
+}
+
+/*      mov ecx,100
+ * L:   sub esp,32 / mov [esp],eax / mov [esp+4],ebx / mov [esp+8],ecx
+ *      mov edx,[esp+4] / add [esp+12],edx / mov eax,[esp+8] / mov [esp+28],ecx
+ *      add eax,[esp+12] / add esp,32 / add eax,edx / dec ecx / jnz L / hlt
+ * Eight [esp+d] accesses in one block: one access group. */
+static const uint8_t prog_group[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0x83, 0xec, 0x20, 0x89, 0x04, 0x24, 0x89,
+    0x5c, 0x24, 0x04, 0x89, 0x4c, 0x24, 0x08, 0x8b, 0x54, 0x24, 0x04, 0x01,
+    0x54, 0x24, 0x0c, 0x8b, 0x44, 0x24, 0x08, 0x89, 0x4c, 0x24, 0x1c, 0x03,
+    0x44, 0x24, 0x0c, 0x83, 0xc4, 0x20, 0x01, 0xd0, 0x49, 0x75, 0xd6, 0xf4
+};
+
+static void run_group_with_esp(uint32_t esp)
+{
+    struct jt_pair *p = run_program(prog_group, sizeof(prog_group));
+    jt_set_reg(p, REG_ESP, esp);
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    jt_pair_free(p);
+}
+
+static void test_access_group_on_one_page(void **st)
+{
+    (void)st;
+    run_group_with_esp(0x8000);     /* 0x7fe0-0x7fff */
+}
+
+static void test_access_group_across_a_page(void **st)
+{
+    (void)st;
+    run_group_with_esp(0x8010);     /* 0x7ff0-0x800f: the group spans two pages */
+    run_group_with_esp(0x8012);     /* and [esp+12] itself straddles 0x8000 */
+    run_group_with_esp(0x8002);     /* [esp+28] straddles */
+}
+
+/*      mov eax,0x11111111 / mov ecx,0x22222222 / mov edx,0x33333333
+ *      add eax,ecx / mov [ebx],eax / mov [ebx+4],ecx / mov esi,[ebx+8]
+ *      mov [ebx+16],edx / mov [ebx+20],eax / inc edi / hlt
+ * With the page at 0x6000 not present.  #PF handler at 0x1800: hlt. */
+static const uint8_t prog_pf[] = {
+    0xb8, 0x11, 0x11, 0x11, 0x11, 0xb9, 0x22, 0x22, 0x22, 0x22, 0xba, 0x33,
+    0x33, 0x33, 0x33, 0x01, 0xc8, 0x89, 0x03, 0x89, 0x4b, 0x04, 0x8b, 0x73,
+    0x08, 0x89, 0x53, 0x10, 0x89, 0x43, 0x14, 0x47, 0xf4
+};
+
+/* Run prog_pf with EBX = ebx; returns the faulting EIP the handler got. */
+static uint32_t run_pf_with_ebx(uint32_t ebx)
+{
+    struct jt_pair *p = run_program(prog_pf, sizeof(prog_pf));
+    static const uint8_t hlt = 0xf4;
+    jt_put(p, 0x1800, &hlt, 1);
+    struct guest *gs[2] = { p->ref.g, p->jit.g };
+    for (int k = 0; k < 2; k++) {
+        jt_with_tables(gs[k]);
+        jt_put_gate(gs[k], JT_IDT, 14, 0x08, 0x1800);
+        jt_with_paging(gs[k], 0x6000);
+    }
+    jt_set_reg(p, REG_EBX, ebx);
+    jt_run_both(p, EXIT_HLT);
+    /* the translation reached the access and handed it to the interpreter,
+     * which faulted */
+    assert_true(guest_stats(p->jit.g).jit_slow_insns > 0);
+    struct cpu_state s = guest_state(p->jit.g);
+    assert_int_equal(s.eip, 0x1801);
+    assert_true(s.cr2 >= 0x6000 && s.cr2 < 0x6004);
+    assert_int_equal(get32(p->jit.g, s.gpr[REG_ESP]), 2);     /* error code: write, not present */
+    uint32_t fault_eip = get32(p->jit.g, s.gpr[REG_ESP] + 4);
+    jt_pair_free(p);
+    return fault_eip;
+}
+
+static void test_access_group_on_a_page_not_present(void **st)
+{
+    (void)st;
+    /* [ebx]..[ebx+8] on the present page, [ebx+16] faults */
+    assert_int_equal(run_pf_with_ebx(0x5ff0), CODE + 0x19);
+    /* the first access of the group faults */
+    assert_int_equal(run_pf_with_ebx(0x6000), CODE + 0x11);
+    /* [ebx+4] straddles into the absent page: faults before writing
+     * anything of it */
+    assert_int_equal(run_pf_with_ebx(0x5ffa), CODE + 0x13);
+}
+
+/*      mov esi,0x2000000 / mov ecx,10
+ * L:   mov eax,[esi+8] / add [esi+0x10],eax / mov [esi+2],cx
+ *      inc byte [esi+3] / mov [0x4000+ecx*4],eax / add ebx,eax
+ *      movzx edx,word [esi+0x20] / add ebx,edx / dec ecx / jnz L / hlt
+ * 0x2000000 is beyond the 16 MiB of RAM: every access is an MMIO exit,
+ * reads answered by the test (jt_run). */
+static const uint8_t prog_mmio[] = {
+    0xbe, 0x00, 0x00, 0x00, 0x02, 0xb9, 0x0a, 0x00, 0x00, 0x00, 0x8b, 0x46,
+    0x08, 0x01, 0x46, 0x10, 0x66, 0x89, 0x4e, 0x02, 0xfe, 0x46, 0x03, 0x89,
+    0x04, 0x8d, 0x00, 0x40, 0x00, 0x00, 0x01, 0xc3, 0x0f, 0xb7, 0x56, 0x20,
+    0x01, 0xd3, 0x49, 0x75, 0xe1, 0xf4
+};
+
+static void test_mmio_from_translated_code(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_mmio, sizeof(prog_mmio));
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    /* per round: read; read + write (ADD); write; read + write (INC); read */
+    assert_int_equal(p->jit.n_mmio, 10 * 7);
+    const struct jt_mmio *m = p->jit.mmio;
+    assert_int_equal(m[0].gpa, 0x2000008);
+    assert_int_equal(m[0].size, 4);
+    assert_false(m[0].write);
+    assert_int_equal(m[1].gpa, 0x2000010);
+    assert_false(m[1].write);
+    assert_int_equal(m[2].gpa, 0x2000010);
+    assert_true(m[2].write);
+    assert_int_equal(m[2].data, (uint32_t)(m[0].data + m[1].data));
+    assert_int_equal(m[3].gpa, 0x2000002);
+    assert_int_equal(m[3].size, 2);
+    assert_int_equal(m[3].data, 10);
+    assert_int_equal(m[5].gpa, 0x2000003);
+    assert_int_equal(m[5].size, 1);
+    assert_int_equal(m[5].data, (uint8_t)(m[4].data + 1));
+    assert_int_equal(m[6].gpa, 0x2000020);
+    assert_int_equal(m[6].size, 2);
+    jt_pair_free(p);
+}
+
+/*      mov ecx,100
+ * L:   patch: mov eax,0 / add ebx,eax / inc dword [patch+1] / dec ecx / jnz L
+ *      hlt
+ * The loop rewrites its own immediate: EBX = 0 + 1 + ... + 99. */
+static const uint8_t prog_smc[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x01, 0xc3,
+    0xff, 0x05, 0x06, 0x10, 0x00, 0x00, 0x49, 0x75, 0xf0, 0xf4
+};
+
+static void test_self_modifying_translated_loop(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_smc, sizeof(prog_smc));
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    assert_int_equal(guest_state(p->jit.g).gpr[REG_EBX], 99 * 100 / 2);
+    jt_pair_free(p);
+}
+
+/* 0x1000:  mov ecx,100
+ * L:       add ebx,1 / mov [t1+1],ecx / jmp t1
+ * 0x1200 t1: mov eax,0 / add edx,eax / mov [t2+1],edx / jmp t2
+ * 0x2100 t2: mov eax,0 / add edi,eax / dec ecx / jnz L / hlt
+ * Each block rewrites the block its direct jump (linked after the first
+ * round) goes to: on the same page, and on the next page. */
+static const uint8_t prog_smc_next_a[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0x83, 0xc3, 0x01, 0x89, 0x0d, 0x01, 0x12,
+    0x00, 0x00, 0xe9, 0xed, 0x01, 0x00, 0x00
+};
+static const uint8_t prog_smc_next_t1[] = {
+    0xb8, 0x00, 0x00, 0x00, 0x00, 0x01, 0xc2, 0x89, 0x15, 0x01, 0x21, 0x00,
+    0x00, 0xe9, 0xee, 0x0e, 0x00, 0x00
+};
+static const uint8_t prog_smc_next_t2[] = {
+    0xb8, 0x00, 0x00, 0x00, 0x00, 0x01, 0xc7, 0x49, 0x0f, 0x85, 0xf7, 0xee,
+    0xff, 0xff, 0xf4
+};
+
+static void test_store_into_a_linked_next_block(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_smc_next_a, sizeof(prog_smc_next_a));
+    jt_put(p, 0x1200, prog_smc_next_t1, sizeof(prog_smc_next_t1));
+    jt_put(p, 0x2100, prog_smc_next_t2, sizeof(prog_smc_next_t2));
+    jt_set_reg(p, REG_EDX, 0);
+    jt_set_reg(p, REG_EDI, 0);
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    struct cpu_state s = guest_state(p->jit.g);
+    assert_int_equal(s.gpr[REG_EDX], 100 * 101 / 2);      /* t1 saw ECX each round */
+    assert_int_equal(s.gpr[REG_EBX], 100);
+    jt_pair_free(p);
+}
+
+/* L: inc eax / add [0x4000],eax / jmp L - a block that jumps to itself. */
+static const uint8_t prog_loop[] = { 0x40, 0x01, 0x05, 0x00, 0x40, 0x00, 0x00, 0xeb, 0xf7 };
+
+/* 1 ns per instruction: a deadline in ns is an instruction count. */
+static void jt_time_1ns(struct jt_pair *p)
+{
+    struct engine_time t = { .ps_per_insn = 1000, .idle_ns = 0 };
+    soft_engine_ops.set_time(p->ref.g->e, &t);
+    soft_engine_ops.set_time(p->jit.g->e, &t);
+}
+
+static void jt_deadline(struct jt_pair *p, uint64_t ns)
+{
+    soft_engine_ops.set_deadline(p->ref.g->e, ns);
+    soft_engine_ops.set_deadline(p->jit.g->e, ns);
+}
+
+static void test_deadline_inside_a_translated_loop(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_loop, sizeof(prog_loop));
+    jt_time_1ns(p);
+    /* counts that end in the middle of the loop's three instructions, at
+     * its end, and far into the self-linked translation */
+    static const uint64_t deadlines[] = { 7, 8, 9, 10, 100, 101, 102, 1000, 5000, 5001, 99999, 100002 };
+    for (unsigned k = 0; k < sizeof(deadlines) / sizeof(deadlines[0]); k++) {
+        jt_deadline(p, deadlines[k]);
+        jt_run_both(p, EXIT_KICKED);
+        assert_int_equal(guest_stats(p->jit.g).instructions, deadlines[k]);
+    }
+    jt_expect_ran_translated(p);
+    jt_pair_free(p);
+}
+
+static void test_deadline_inside_linked_blocks(void **st)
+{
+    (void)st;
+    /* prog_alu: several blocks per round, linked to each other */
+    struct jt_pair *p = run_program(prog_alu, sizeof(prog_alu));
+    jt_time_1ns(p);
+    static const uint64_t deadlines[] = { 20, 33, 34, 35, 500, 777, 1501, 2000, 2001 };
+    for (unsigned k = 0; k < sizeof(deadlines) / sizeof(deadlines[0]); k++) {
+        jt_deadline(p, deadlines[k]);
+        jt_run_both(p, EXIT_KICKED);
+        assert_int_equal(guest_stats(p->jit.g).instructions, deadlines[k]);
+    }
+    jt_deadline(p, UINT64_MAX);
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    jt_pair_free(p);
+}
+
+/* Blocks of "add eax,imm32 / mov [esi+disp32],eax / inc ebx / jmp $+2",
+ * n of them from `at`, then "dec ecx / jnz first / hlt". */
+static size_t make_many_blocks(uint8_t *out, uint32_t at, unsigned n)
+{
+    size_t k = 0;
+    for (unsigned b = 0; b < n; b++) {
+        uint32_t imm = b * 0x9e3779b9u, disp = (b % 1024) * 4;
+        out[k++] = 0x05;
+        memcpy(out + k, &imm, 4); k += 4;
+        out[k++] = 0x89; out[k++] = 0x86;
+        memcpy(out + k, &disp, 4); k += 4;
+        out[k++] = 0x43;
+        out[k++] = 0xeb; out[k++] = 0x00;
+    }
+    out[k++] = 0x49;
+    int32_t rel = -(int32_t)(k + 6);
+    out[k++] = 0x0f; out[k++] = 0x85;
+    memcpy(out + k, &rel, 4); k += 4;
+    out[k++] = 0xf4;
+    (void)at;
+    return k;
+}
+
+static void test_small_cache_flushes(void **st)
+{
+    (void)st;
+    enum { N = 30000, AT = 0x100000 };
+    uint8_t *code = malloc(N * 14 + 16);
+    assert_non_null(code);
+    size_t n = make_many_blocks(code, AT, N);
+    struct jt_pair *p = jt_pair_new(1, 1u << 20);
+    jt_put(p, AT, code, n);
+    free(code);
+    jt_flat32_at(p, AT);
+    jt_set_reg(p, REG_ECX, 3);
+    jt_set_reg(p, REG_ESI, 0x4000);
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    struct engine_stats s = guest_stats(p->jit.g);
+    assert_true(s.jit_cache_flushes > 0);
+    assert_int_equal(s.jit_cache_size, 1u << 20);
+    assert_int_equal(guest_state(p->jit.g).gpr[REG_EBX], 3 * N);
+    jt_pair_free(p);
+}
+
+/*      mov ecx,100
+ * L:   push eax / push ecx / pop edx / pop ebx / push dword [0x4000]
+ *      pop dword [0x4004] / call f / push 0x1234 / pop esi / inc eax
+ *      mov [0x4008],esp / push ax / pop di / dec ecx / jnz L / hlt
+ * f:   inc edi / ret
+ * With SS.B = 0: pushes and pops move SP alone, wrapping at 64 KiB
+ * while ESP's upper half stays. */
+static const uint8_t prog_stack16[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0x50, 0x51, 0x5a, 0x5b, 0xff, 0x35, 0x00,
+    0x40, 0x00, 0x00, 0x8f, 0x05, 0x04, 0x40, 0x00, 0x00, 0xe8, 0x15, 0x00,
+    0x00, 0x00, 0x68, 0x34, 0x12, 0x00, 0x00, 0x5e, 0x40, 0x89, 0x25, 0x08,
+    0x40, 0x00, 0x00, 0x66, 0x50, 0x66, 0x5f, 0x49, 0x75, 0xd7, 0xf4, 0x47,
+    0xc3
+};
+
+static void test_16bit_stack(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_stack16, sizeof(prog_stack16));
+    put32(p->ref.g, 0x4000, 0xfeedface);
+    put32(p->jit.g, 0x4000, 0xfeedface);
+    struct guest *gs[2] = { p->ref.g, p->jit.g };
+    for (int k = 0; k < 2; k++) {
+        struct cpu_state s = guest_state(gs[k]);
+        s.seg[SEG_SS] = (struct seg_cache){ .selector = 0x10, .base = 0x20000, .limit = 0xffff, .attr = 0x0093 };
+        s.gpr[REG_ESP] = 0x12340004;     /* the first pushes wrap SP below 0 */
+        soft_engine_ops.set_state(gs[k]->e, &s);
+    }
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    struct cpu_state s = guest_state(p->jit.g);
+    assert_int_equal(s.gpr[REG_ESP], 0x12340004);
+    assert_int_equal(get32(p->jit.g, 0x4004), 0xfeedface);
+    assert_int_equal(get32(p->jit.g, 0x4008), 0x12340004);
+    jt_pair_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_flags_live_across_memory_accesses),
+        cmocka_unit_test(test_inc_dec_keep_carry),
+        cmocka_unit_test(test_setcc_cmovcc_after_stores),
+        cmocka_unit_test(test_high_byte_registers),
+        cmocka_unit_test(test_esp_operands_push_pop_call_ret_leave),
+        cmocka_unit_test(test_access_group_on_one_page),
+        cmocka_unit_test(test_access_group_across_a_page),
+        cmocka_unit_test(test_access_group_on_a_page_not_present),
+        cmocka_unit_test(test_mmio_from_translated_code),
+        cmocka_unit_test(test_self_modifying_translated_loop),
+        cmocka_unit_test(test_store_into_a_linked_next_block),
+        cmocka_unit_test(test_deadline_inside_a_translated_loop),
+        cmocka_unit_test(test_deadline_inside_linked_blocks),
+        cmocka_unit_test(test_small_cache_flushes),
+        cmocka_unit_test(test_16bit_stack),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
