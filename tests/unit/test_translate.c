@@ -17,10 +17,11 @@
 
 #define CODE 0x1000u
 
-/* Set up both guests with program `code` at CODE, run both to HLT, compare. */
-static struct jt_pair *run_program(const uint8_t *code, size_t n)
+/* Both guests with program `code` at CODE, ready to run; the translator
+ * translates a block after `threshold` runs. */
+static struct jt_pair *run_program_after(const uint8_t *code, size_t n, unsigned threshold)
 {
-    struct jt_pair *p = jt_pair_new(1, 0);
+    struct jt_pair *p = jt_pair_new(threshold, 0);
     jt_put(p, CODE, code, n);
     jt_flat32_at(p, CODE);
     /* distinct starting values, so that a register mixed up shows */
@@ -28,6 +29,11 @@ static struct jt_pair *run_program(const uint8_t *code, size_t n)
     jt_set_reg(p, REG_EBP, 0x13572468);
     jt_set_reg(p, REG_EDI, 0x24681357);
     return p;
+}
+
+static struct jt_pair *run_program(const uint8_t *code, size_t n)
+{
+    return run_program_after(code, n, 1);
 }
 
 #define RUN_PROGRAM(prog) do {                                                 \
@@ -487,6 +493,195 @@ static void test_segment_bases(void **st)
     jt_pair_free(p);
 }
 
+static void test_higher_thresholds(void **st)
+{
+    (void)st;
+    /* blocks interpreted a few times first, then translated mid-loop */
+    static const unsigned thresholds[] = { 2, 3, 50 };
+    for (unsigned k = 0; k < 3; k++) {
+        struct jt_pair *p = run_program_after(prog_alu, sizeof(prog_alu), thresholds[k]);
+        jt_run_both(p, EXIT_HLT);
+        jt_expect_ran_translated(p);
+        jt_pair_free(p);
+    }
+}
+
+/*      mov ecx,100 / mov esi,0x4000
+ * L:   mov eax,ecx / stc / mov [esi],eax / cmc / mov edx,[esi] / adc edx,5
+ *      lahf / mov [esi+ecx+0x100],ah / xor ah,0x41 / sahf / mov [esi+4],edx
+ *      jz 1f / adc ebx,edx
+ * 1:   jc 2f / sbb edi,7
+ * 2:   clc / mov [esi+8],ebx / setnc dl / mov [esi+12],dl / dec ecx / jnz L
+ *      hlt
+ * STC/CMC/CLC, LAHF/SAHF around stores. */
+static const uint8_t prog_flag_insns[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0xbe, 0x00, 0x40, 0x00, 0x00, 0x89, 0xc8,
+    0xf9, 0x89, 0x06, 0xf5, 0x8b, 0x16, 0x83, 0xd2, 0x05, 0x9f, 0x88, 0xa4,
+    0x0e, 0x00, 0x01, 0x00, 0x00, 0x80, 0xf4, 0x41, 0x9e, 0x89, 0x56, 0x04,
+    0x74, 0x02, 0x11, 0xd3, 0x72, 0x03, 0x83, 0xdf, 0x07, 0xf8, 0x89, 0x5e,
+    0x08, 0x0f, 0x93, 0xc2, 0x88, 0x56, 0x0c, 0x49, 0x75, 0xd0, 0xf4
+};
+
+static void test_flag_instructions(void **st)
+{
+    (void)st;
+    RUN_PROGRAM(prog_flag_insns);
+}
+
+/* Both guests: paging as jt_with_paging. */
+static void jt_pair_paging(struct jt_pair *p, uint32_t absent)
+{
+    jt_with_paging(p->ref.g, absent);
+    jt_with_paging(p->jit.g, absent);
+}
+
+/*      mov ecx,100
+ * L:   mov eax,[0x6000+ecx*4] / mov ebx,[0x7000] / add eax,ebx / add eax,ecx
+ *      cmp ecx,50 / jae 1f / mov [0x6004+ecx*4],eax
+ * 1:   mov edx,[0x9000+ecx*8] / dec ecx / jnz L / hlt
+ * Under paging: the page at 0x6000 is read for 50 rounds (its TLB entry
+ * made by reads) before the first write, which must still set the
+ * page table entry's dirty bit.  The page tables are compared with the
+ * rest of RAM. */
+static const uint8_t prog_dirty[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0x8b, 0x04, 0x8d, 0x00, 0x60, 0x00, 0x00,
+    0x8b, 0x1d, 0x00, 0x70, 0x00, 0x00, 0x01, 0xd8, 0x01, 0xc8, 0x83, 0xf9,
+    0x32, 0x73, 0x07, 0x89, 0x04, 0x8d, 0x04, 0x60, 0x00, 0x00, 0x8b, 0x14,
+    0xcd, 0x00, 0x90, 0x00, 0x00, 0x49, 0x75, 0xd9, 0xf4
+};
+
+static void test_accessed_and_dirty_bits(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_dirty, sizeof(prog_dirty));
+    jt_pair_paging(p, 0);
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    assert_int_equal(get32(p->jit.g, 0x11000 + 4 * 6) & 0x60, 0x60);    /* A and D */
+    assert_int_equal(get32(p->jit.g, 0x11000 + 4 * 7) & 0x60, 0x20);    /* A only */
+    jt_pair_free(p);
+}
+
+static void test_groups_under_paging(void **st)
+{
+    (void)st;
+    static const uint32_t esps[] = { 0x8000, 0x8010, 0x8012 };
+    for (unsigned k = 0; k < 3; k++) {
+        struct jt_pair *p = run_program(prog_group, sizeof(prog_group));
+        jt_pair_paging(p, 0);
+        jt_set_reg(p, REG_ESP, esps[k]);
+        jt_run_both(p, EXIT_HLT);
+        jt_expect_ran_translated(p);
+        jt_pair_free(p);
+    }
+}
+
+/* mov eax,[ebx] / add eax,0x10 / mov edx,[ebx+8] / mov [ebx+4],eax / inc edi
+ * hlt - with EBX 0x6000 on a read-only page and CR0.WP: the reads fill
+ * the TLB entry, the write through it must #PF (error code 3).  #PF
+ * handler at 0x1800: hlt. */
+static const uint8_t prog_ro[] = {
+    0x8b, 0x03, 0x83, 0xc0, 0x10, 0x8b, 0x53, 0x08, 0x89, 0x43, 0x04, 0x47, 0xf4
+};
+
+static void test_write_to_a_read_only_page(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_ro, sizeof(prog_ro));
+    static const uint8_t hlt = 0xf4;
+    jt_put(p, 0x1800, &hlt, 1);
+    struct guest *gs[2] = { p->ref.g, p->jit.g };
+    for (int k = 0; k < 2; k++) {
+        jt_with_tables(gs[k]);
+        jt_put_gate(gs[k], JT_IDT, 14, 0x08, 0x1800);
+        jt_with_paging(gs[k], 0);
+        put32(gs[k], 0x11000 + 4 * 6, 0x6000 | 1);       /* present, read-only */
+        struct cpu_state s = guest_state(gs[k]);
+        s.cr0 |= CR0_WP;
+        soft_engine_ops.set_state(gs[k]->e, &s);
+    }
+    jt_set_reg(p, REG_EBX, 0x6000);
+    jt_run_both(p, EXIT_HLT);
+    struct cpu_state s = guest_state(p->jit.g);
+    assert_int_equal(s.eip, 0x1801);
+    assert_int_equal(s.cr2, 0x6004);
+    assert_int_equal(get32(p->jit.g, s.gpr[REG_ESP]), 3);          /* write, protection */
+    assert_int_equal(get32(p->jit.g, s.gpr[REG_ESP] + 4), CODE + 8);
+    jt_pair_free(p);
+}
+
+/*      mov ecx,3
+ * L:   mov eax,[esi] / add [esi+8],eax / mov edx,[esi+0x1c] / mov [esi+0x20],ecx
+ *      add ebx,[esi+0x24] / mov [esi+4],edx / dec ecx / jnz L / hlt
+ * One group whose range runs off the end of RAM (16 MiB) into MMIO. */
+static const uint8_t prog_mmio_group[] = {
+    0xb9, 0x03, 0x00, 0x00, 0x00, 0x8b, 0x06, 0x01, 0x46, 0x08, 0x8b, 0x56,
+    0x1c, 0x89, 0x4e, 0x20, 0x03, 0x5e, 0x24, 0x89, 0x56, 0x04, 0x49, 0x75,
+    0xec, 0xf4
+};
+
+static void test_group_across_the_end_of_ram(void **st)
+{
+    (void)st;
+    /* the last two accesses in MMIO; three; one straddling RAM and MMIO */
+    static const uint32_t esis[] = { TEST_RAM_SIZE - 0x20, TEST_RAM_SIZE - 0x10, TEST_RAM_SIZE - 0x1e };
+    for (unsigned k = 0; k < 3; k++) {
+        struct jt_pair *p = run_program(prog_mmio_group, sizeof(prog_mmio_group));
+        jt_set_reg(p, REG_ESI, esis[k]);
+        jt_run_both(p, EXIT_HLT);
+        assert_true(p->jit.n_mmio >= 3 * 2);
+        jt_pair_free(p);
+    }
+}
+
+/*      mov ecx,20
+ * L:   mov eax,ecx / xor edx,edx / mov ebx,ecx / sub ebx,5 / div ebx
+ *      add edi,eax / mov [0x4000+ecx*4],edx / dec ecx / jnz L / hlt
+ * The 16th round divides by zero in a translated block: #DE handler at
+ * 0x1800: mov edx,[esp] / hlt. */
+static const uint8_t prog_div0[] = {
+    0xb9, 0x14, 0x00, 0x00, 0x00, 0x89, 0xc8, 0x31, 0xd2, 0x89, 0xcb, 0x83,
+    0xeb, 0x05, 0xf7, 0xf3, 0x01, 0xc7, 0x89, 0x14, 0x8d, 0x00, 0x40, 0x00,
+    0x00, 0x49, 0x75, 0xe9, 0xf4
+};
+
+static void test_fault_in_a_translated_loop(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_div0, sizeof(prog_div0));
+    static const uint8_t handler[] = { 0x8b, 0x14, 0x24, 0xf4 };
+    jt_put(p, 0x1800, handler, sizeof(handler));
+    jt_with_tables(p->ref.g);
+    jt_with_tables(p->jit.g);
+    jt_put_gate(p->ref.g, JT_IDT, 0, 0x08, 0x1800);
+    jt_put_gate(p->jit.g, JT_IDT, 0, 0x08, 0x1800);
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    struct cpu_state s = guest_state(p->jit.g);
+    assert_int_equal(s.gpr[REG_EDX], CODE + 0xe);       /* the DIV */
+    assert_int_equal(s.gpr[REG_ECX], 5);
+    jt_pair_free(p);
+}
+
+/* mov byte [0x1008],0x42 / mov eax,0x44332211 (its first immediate byte
+ * is at 0x1008) / hlt: the store rewrites the next instruction of its own
+ * translated block. */
+static const uint8_t prog_smc_own[] = {
+    0xc6, 0x05, 0x08, 0x10, 0x00, 0x00, 0x42,
+    0xb8, 0x11, 0x22, 0x33, 0x44,
+    0xf4
+};
+
+static void test_store_into_own_translated_block(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_smc_own, sizeof(prog_smc_own));
+    jt_run_both(p, EXIT_HLT);
+    assert_int_equal(guest_state(p->jit.g).gpr[REG_EAX], 0x44332242u);
+    assert_true(guest_stats(p->jit.g).jit_blocks > 0);
+    jt_pair_free(p);
+}
+
 /* L: inc eax / add [0x4000],eax / jmp L - a block that jumps to itself. */
 static const uint8_t prog_loop[] = { 0x40, 0x01, 0x05, 0x00, 0x40, 0x00, 0x00, 0xeb, 0xf7 };
 
@@ -634,6 +829,14 @@ int main(void)
         cmocka_unit_test(test_16bit_operands),
         cmocka_unit_test(test_indirect_branches),
         cmocka_unit_test(test_segment_bases),
+        cmocka_unit_test(test_higher_thresholds),
+        cmocka_unit_test(test_flag_instructions),
+        cmocka_unit_test(test_accessed_and_dirty_bits),
+        cmocka_unit_test(test_groups_under_paging),
+        cmocka_unit_test(test_write_to_a_read_only_page),
+        cmocka_unit_test(test_group_across_the_end_of_ram),
+        cmocka_unit_test(test_fault_in_a_translated_loop),
+        cmocka_unit_test(test_store_into_own_translated_block),
         cmocka_unit_test(test_access_group_on_one_page),
         cmocka_unit_test(test_access_group_across_a_page),
         cmocka_unit_test(test_access_group_on_a_page_not_present),
