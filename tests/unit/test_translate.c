@@ -699,6 +699,86 @@ static void jt_deadline(struct jt_pair *p, uint64_t ns)
     soft_engine_ops.set_deadline(p->jit.g->e, ns);
 }
 
+/* 0x1000:  mov ecx,100
+ * L:       dec ecx / jz done / jmp far (0x5000)
+ * 0x1100 back: add edi,ecx / jmp L
+ * done:    hlt
+ * 0x5000 far: add ebx,1 / cmp ecx,50 / jne 1f / mov dword [0x11014],0xa003
+ *          invlpg [0x5000]
+ * 1:       jmp back
+ * Under paging, the jump from 0x1000 to 0x5000 (another page) gets
+ * linked; at round 50 the code remaps linear 0x5000 to physical 0xa000,
+ * which holds the same code with "add ebx,2": the linked jump must
+ * reach the new mapping's code. */
+static const uint8_t prog_remap_main[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0x49, 0x0f, 0x84, 0xfb, 0x00, 0x00, 0x00,
+    0xe9, 0xef, 0x3f, 0x00, 0x00
+};
+static const uint8_t prog_remap_back[] = { 0x01, 0xcf, 0xe9, 0xfe, 0xfe, 0xff, 0xff, 0xf4 };
+static const uint8_t prog_remap_far[] = {
+    0x83, 0xc3, 0x01, 0x83, 0xf9, 0x32, 0x75, 0x11, 0xc7, 0x05, 0x14, 0x10,
+    0x01, 0x00, 0x03, 0xa0, 0x00, 0x00, 0x0f, 0x01, 0x3d, 0x00, 0x50, 0x00,
+    0x00, 0xe9, 0xe2, 0xc0, 0xff, 0xff
+};
+
+static void test_linked_jump_into_a_remapped_page(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_remap_main, sizeof(prog_remap_main));
+    jt_put(p, 0x1100, prog_remap_back, sizeof(prog_remap_back));
+    jt_put(p, 0x5000, prog_remap_far, sizeof(prog_remap_far));
+    uint8_t other[sizeof(prog_remap_far)];
+    memcpy(other, prog_remap_far, sizeof(other));
+    other[2] = 2;
+    jt_put(p, 0xa000, other, sizeof(other));
+    jt_pair_paging(p, 0);
+    jt_set_reg(p, REG_EBX, 0);
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    /* rounds with ECX 99..50 ran the old code, 49..1 the new */
+    assert_int_equal(guest_state(p->jit.g).gpr[REG_EBX], 50 * 1 + 49 * 2);
+    jt_pair_free(p);
+}
+
+/* L: inc eax / add [0x4000],eax / mov edx,[0x4100] / jmp L
+ * IRQ handler at 0x1800: inc dword [0x4100] / add esi,eax / iret */
+static const uint8_t prog_irq_loop[] = {
+    0x40, 0x01, 0x05, 0x00, 0x40, 0x00, 0x00, 0x8b, 0x15, 0x00, 0x41, 0x00,
+    0x00, 0xeb, 0xf1
+};
+static const uint8_t irq_handler[] = { 0xff, 0x05, 0x00, 0x41, 0x00, 0x00, 0x01, 0xc6, 0xcf };
+
+static void test_interrupts_between_translated_runs(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_irq_loop, sizeof(prog_irq_loop));
+    jt_put(p, 0x1800, irq_handler, sizeof(irq_handler));
+    struct guest *gs[2] = { p->ref.g, p->jit.g };
+    for (int k = 0; k < 2; k++) {
+        jt_with_tables(gs[k]);
+        jt_put_gate(gs[k], JT_IDT, 0x20, 0x08, 0x1800);
+        struct cpu_state s = guest_state(gs[k]);
+        s.eflags |= EFL_IF;
+        soft_engine_ops.set_state(gs[k]->e, &s);
+    }
+    jt_time_1ns(p);
+    /* stop at a deadline inside the self-linked loop, take an interrupt
+     * there, go on; the interrupt lands at the same instruction */
+    uint64_t deadline = 0;
+    for (unsigned k = 0; k < 12; k++) {
+        deadline += 997 + 13 * k;
+        jt_deadline(p, deadline);
+        jt_run_both(p, EXIT_KICKED);
+        for (int j = 0; j < 2; j++) {
+            assert_true(soft_engine_ops.interrupt_ready(gs[j]->e));
+            soft_engine_ops.inject_interrupt(gs[j]->e, 0x20);
+        }
+    }
+    jt_expect_ran_translated(p);
+    assert_int_equal(get32(p->jit.g, 0x4100), 11);
+    jt_pair_free(p);
+}
+
 static void test_deadline_inside_a_translated_loop(void **st)
 {
     (void)st;
@@ -837,6 +917,8 @@ int main(void)
         cmocka_unit_test(test_group_across_the_end_of_ram),
         cmocka_unit_test(test_fault_in_a_translated_loop),
         cmocka_unit_test(test_store_into_own_translated_block),
+        cmocka_unit_test(test_linked_jump_into_a_remapped_page),
+        cmocka_unit_test(test_interrupts_between_translated_runs),
         cmocka_unit_test(test_access_group_on_one_page),
         cmocka_unit_test(test_access_group_across_a_page),
         cmocka_unit_test(test_access_group_on_a_page_not_present),
