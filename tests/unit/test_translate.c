@@ -682,6 +682,52 @@ static void test_store_into_own_translated_block(void **st)
     jt_pair_free(p);
 }
 
+/* ROM at 16 MiB (just past RAM), 64 KiB; the program runs from it:
+ *      mov ecx,100
+ * L:   mov eax,[0x1008000] / add eax,ecx / mov [0x1008000],eax
+ *      mov [0x1008004+ecx*4],ecx / add [0x1008010],eax / mov ebx,[0x1008010]
+ *      mov [0x4000+ecx*4],eax / add edi,ebx / mov byte [L],0x90 / dec ecx
+ *      jnz L / hlt
+ * Writes to ROM are dropped, also from translated code whose TLB entry
+ * came from a read of the same page (and from code in that page). */
+static const uint8_t prog_rom[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0xa1, 0x00, 0x80, 0x00, 0x01, 0x01, 0xc8,
+    0xa3, 0x00, 0x80, 0x00, 0x01, 0x89, 0x0c, 0x8d, 0x04, 0x80, 0x00, 0x01,
+    0x01, 0x05, 0x10, 0x80, 0x00, 0x01, 0x8b, 0x1d, 0x10, 0x80, 0x00, 0x01,
+    0x89, 0x04, 0x8d, 0x00, 0x40, 0x00, 0x00, 0x01, 0xdf, 0xc6, 0x05, 0x05,
+    0x00, 0x00, 0x01, 0x90, 0x49, 0x75, 0xce, 0xf4
+};
+
+#define ROM_GPA TEST_RAM_SIZE
+#define ROM_SIZE 0x10000u
+
+static void test_code_and_writes_in_rom(void **st)
+{
+    (void)st;
+    static uint8_t rom[2][ROM_SIZE];
+    struct jt_pair *p = jt_pair_new(1, 0);
+    struct guest *gs[2] = { p->ref.g, p->jit.g };
+    for (int k = 0; k < 2; k++) {
+        memset(rom[k], 0, ROM_SIZE);
+        memcpy(rom[k], prog_rom, sizeof(prog_rom));
+        memcpy(rom[k] + 0x8000, "\x11\x22\x33\x44", 4);
+        /* the engine keeps a pointer to the guest's memory map */
+        gs[k]->mem.region[1] = (struct mem_region){ .gpa = ROM_GPA, .size = ROM_SIZE,
+                                                    .host = rom[k], .readonly = true };
+        gs[k]->mem.count = 2;
+    }
+    jt_flat32_at(p, ROM_GPA);
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    for (int k = 0; k < 2; k++) {
+        assert_memory_equal(rom[k], prog_rom, sizeof(prog_rom));
+        assert_int_equal(rom[k][0x8000], 0x11);
+        for (unsigned a = 0x8004; a < 0x8200; a++)
+            assert_int_equal(rom[k][a], 0);
+    }
+    jt_pair_free(p);
+}
+
 /* L: inc eax / add [0x4000],eax / jmp L - a block that jumps to itself. */
 static const uint8_t prog_loop[] = { 0x40, 0x01, 0x05, 0x00, 0x40, 0x00, 0x00, 0xeb, 0xf7 };
 
@@ -919,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_store_into_own_translated_block),
         cmocka_unit_test(test_linked_jump_into_a_remapped_page),
         cmocka_unit_test(test_interrupts_between_translated_runs),
+        cmocka_unit_test(test_code_and_writes_in_rom),
         cmocka_unit_test(test_access_group_on_one_page),
         cmocka_unit_test(test_access_group_across_a_page),
         cmocka_unit_test(test_access_group_on_a_page_not_present),
