@@ -728,6 +728,53 @@ static void test_code_and_writes_in_rom(void **st)
     jt_pair_free(p);
 }
 
+/*      mov ecx,20
+ * L:   mov [esp],eax / push ebx / push ecx / mov [esp+8],edx / pop edx / pop edx
+ *      sub esp,8 / mov [esp],ecx / add esp,8
+ *      mov [ebx],eax / add ebx,4 / mov [ebx],ecx / lea ebx,[ebx+4] / mov [ebx],edx
+ *      sub ebx,8 / mov edi,0x6ff8 / mov edi,[edi] / mov [edi],eax
+ *      push 0x7020 / pop esi / mov [esi],ecx / mov esi,0x6ff0 / inc dword [esi+8]
+ *      xchg esi,[esi+8] / mov [esi+0xc],ecx / mov esi,0x6ff0
+ *      add eax,0x01010101 / dec ecx / jnz L / hlt
+ * Base registers change between accesses of one block (PUSH/POP, SUB,
+ * ADD, LEA, a load into the base, POP into it, XCHG with memory) and
+ * move to the next page.  Linear 0x6000 and 0x7000 are mapped to
+ * physical 0x31000 and 0x30000, so an access checked against the wrong
+ * page's TLB entry lands in the wrong physical page. */
+static const uint8_t prog_base_changes[] = {
+    0xb9, 0x14, 0x00, 0x00, 0x00, 0x89, 0x04, 0x24, 0x53, 0x51, 0x89, 0x54,
+    0x24, 0x08, 0x5a, 0x5a, 0x83, 0xec, 0x08, 0x89, 0x0c, 0x24, 0x83, 0xc4,
+    0x08, 0x89, 0x03, 0x83, 0xc3, 0x04, 0x89, 0x0b, 0x8d, 0x5b, 0x04, 0x89,
+    0x13, 0x83, 0xeb, 0x08, 0xbf, 0xf8, 0x6f, 0x00, 0x00, 0x8b, 0x3f, 0x89,
+    0x07, 0x68, 0x20, 0x70, 0x00, 0x00, 0x5e, 0x89, 0x0e, 0xbe, 0xf0, 0x6f,
+    0x00, 0x00, 0xff, 0x46, 0x08, 0x87, 0x76, 0x08, 0x89, 0x4e, 0x0c, 0xbe,
+    0xf0, 0x6f, 0x00, 0x00, 0x05, 0x01, 0x01, 0x01, 0x01, 0x49, 0x75, 0xb1,
+    0xf4
+};
+
+static void test_base_register_changes_inside_a_block(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_base_changes, sizeof(prog_base_changes));
+    jt_pair_paging(p, 0);
+    struct guest *gs[2] = { p->ref.g, p->jit.g };
+    for (int k = 0; k < 2; k++) {
+        put32(gs[k], 0x11000 + 4 * 6, 0x31000 | 3);
+        put32(gs[k], 0x11000 + 4 * 7, 0x30000 | 3);
+        put32(gs[k], 0x31ff8, 0x7010);          /* the pointer at linear 0x6ff8 */
+    }
+    jt_set_reg(p, REG_ESP, 0x8004);
+    jt_set_reg(p, REG_EBX, 0x6ffc);
+    jt_set_reg(p, REG_EAX, 0x10203040);
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    /* a sample of where things must land: linear 0x7000 is physical 0x30000 */
+    assert_int_equal(get32(p->jit.g, 0x30020), 1);      /* pop esi / mov [esi],ecx, last round */
+    assert_int_equal(get32(p->jit.g, 0x7020), 0);
+    assert_int_equal(get32(p->jit.g, 0x30ffc), 1);      /* sub esp,8 / mov [esp],ecx */
+    jt_pair_free(p);
+}
+
 /* L: inc eax / add [0x4000],eax / jmp L - a block that jumps to itself. */
 static const uint8_t prog_loop[] = { 0x40, 0x01, 0x05, 0x00, 0x40, 0x00, 0x00, 0xeb, 0xf7 };
 
@@ -966,6 +1013,7 @@ int main(void)
         cmocka_unit_test(test_linked_jump_into_a_remapped_page),
         cmocka_unit_test(test_interrupts_between_translated_runs),
         cmocka_unit_test(test_code_and_writes_in_rom),
+        cmocka_unit_test(test_base_register_changes_inside_a_block),
         cmocka_unit_test(test_access_group_on_one_page),
         cmocka_unit_test(test_access_group_across_a_page),
         cmocka_unit_test(test_access_group_on_a_page_not_present),
