@@ -775,6 +775,90 @@ static void test_base_register_changes_inside_a_block(void **st)
     jt_pair_free(p);
 }
 
+/* A long straight line (no branches: blocks end at the decoder's line and
+ * size limits, so guest flags pass from one translation to the next in
+ * the cpu) of flag-producing and flag-consuming instructions picked by a
+ * fixed pseudo-random sequence, with memory operands at [esi+d8], run 20
+ * times by "dec ebp / jnz start / hlt". */
+static size_t make_straight_line(uint8_t *out, unsigned n)
+{
+    static const struct { uint8_t len, b[6]; } forms[] = {
+        { 5, { 0x05 } },                    /* add eax,imm32 */
+        { 3, { 0x13, 0x5e } },              /* adc ebx,[esi+d8] */
+        { 3, { 0x89, 0x46 } },              /* mov [esi+d8],eax */
+        { 3, { 0x19, 0x4e } },              /* sbb [esi+d8],ecx */
+        { 1, { 0x42 } },                    /* inc edx */
+        { 3, { 0x0f, 0x92, 0xc0 } },        /* setc al */
+        { 1, { 0xf5 } },                    /* cmc */
+        { 2, { 0xd1, 0xd7 } },              /* rcl edi,1 */
+        { 2, { 0x29, 0xc1 } },              /* sub ecx,eax */
+        { 2, { 0x39, 0xd8 } },              /* cmp eax,ebx */
+        { 2, { 0x88, 0xe0 } },              /* mov al,ah */
+        { 3, { 0x12, 0x66 } },              /* adc ah,[esi+d8] */
+        { 4, { 0x0f, 0x42, 0x56 } },        /* cmovb edx,[esi+d8] */
+        { 4, { 0x83, 0x56 } },              /* adc dword [esi+d8],imm8 */
+    };
+    uint32_t rng = 12345;
+    size_t k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        rng = rng * 1103515245u + 12345u;
+        unsigned f = (rng >> 16) % (sizeof(forms) / sizeof(forms[0]));
+        uint8_t b[6];
+        memcpy(b, forms[f].b, sizeof(b));
+        uint8_t r = (uint8_t)(rng >> 8);
+        switch (f) {
+        case 0: b[1] = r; b[2] = (uint8_t)(rng >> 24); b[3] = 0x80; b[4] = (uint8_t)rng; break;
+        case 1: case 2: case 3: case 11: b[2] = (uint8_t)(r & 0x7c); break;
+        case 12: b[3] = (uint8_t)(r & 0x7c); break;
+        case 13: b[2] = (uint8_t)(r & 0x7c); b[3] = r; break;
+        default: break;
+        }
+        memcpy(out + k, b, forms[f].len);
+        k += forms[f].len;
+    }
+    out[k++] = 0x4d;                          /* dec ebp */
+    int32_t rel = -(int32_t)(k + 6);
+    out[k++] = 0x0f; out[k++] = 0x85;         /* jnz start */
+    memcpy(out + k, &rel, 4); k += 4;
+    out[k++] = 0xf4;
+    return k;
+}
+
+static void test_flags_across_a_long_straight_line(void **st)
+{
+    (void)st;
+    static uint8_t code[700 * 5 + 16];
+    size_t n = make_straight_line(code, 700);
+    struct jt_pair *p = run_program(code, n);
+    jt_set_reg(p, REG_EBP, 20);
+    jt_set_reg(p, REG_ESI, 0x4000);
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    assert_int_equal(guest_stats(p->jit.g).instructions, 20 * (700 + 2) + 1);
+    jt_pair_free(p);
+}
+
+/*      mov ecx,100
+ * L:   push 5 / push word 0x1234 / push word 7 / push ax / push cx / pop bx
+ *      pop dx / pop si / pop di / push word [0x4000] / pop word [0x4002]
+ *      push ebp / mov ebp,esp / push word 1 / leavew / add esp,2
+ *      mov [0x4010+ecx*4],esp / dec ecx / jnz L / hlt
+ * 16-bit pushes, pops and LEAVE (66 prefix) on a 32-bit stack. */
+static const uint8_t prog_push16[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0x6a, 0x05, 0x66, 0x68, 0x34, 0x12, 0x66,
+    0x6a, 0x07, 0x66, 0x50, 0x66, 0x51, 0x66, 0x5b, 0x66, 0x5a, 0x66, 0x5e,
+    0x66, 0x5f, 0x66, 0xff, 0x35, 0x00, 0x40, 0x00, 0x00, 0x66, 0x8f, 0x05,
+    0x02, 0x40, 0x00, 0x00, 0x55, 0x89, 0xe5, 0x66, 0x6a, 0x01, 0x66, 0xc9,
+    0x83, 0xc4, 0x02, 0x89, 0x24, 0x8d, 0x10, 0x40, 0x00, 0x00, 0x49, 0x75,
+    0xc8, 0xf4
+};
+
+static void test_16bit_push_pop_leave(void **st)
+{
+    (void)st;
+    RUN_PROGRAM(prog_push16);
+}
+
 /* L: inc eax / add [0x4000],eax / jmp L - a block that jumps to itself. */
 static const uint8_t prog_loop[] = { 0x40, 0x01, 0x05, 0x00, 0x40, 0x00, 0x00, 0xeb, 0xf7 };
 
@@ -1014,6 +1098,8 @@ int main(void)
         cmocka_unit_test(test_interrupts_between_translated_runs),
         cmocka_unit_test(test_code_and_writes_in_rom),
         cmocka_unit_test(test_base_register_changes_inside_a_block),
+        cmocka_unit_test(test_flags_across_a_long_straight_line),
+        cmocka_unit_test(test_16bit_push_pop_leave),
         cmocka_unit_test(test_access_group_on_one_page),
         cmocka_unit_test(test_access_group_across_a_page),
         cmocka_unit_test(test_access_group_on_a_page_not_present),
