@@ -859,6 +859,66 @@ static void test_16bit_push_pop_leave(void **st)
     RUN_PROGRAM(prog_push16);
 }
 
+/*      mov ecx,100
+ * L:   push -1 / pop eax / push -128 / pop edx / push word -2 / pop bx
+ *      push 0x80000000 / pop esi / add edi,eax / add edi,edx / add edi,esi
+ *      dec ecx / jnz L / hlt
+ * PUSH imm8 sign-extends to the operand size. */
+static const uint8_t prog_push_imm[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0x6a, 0xff, 0x58, 0x6a, 0x80, 0x5a, 0x66,
+    0x6a, 0xfe, 0x66, 0x5b, 0x68, 0x00, 0x00, 0x00, 0x80, 0x5e, 0x01, 0xc7,
+    0x01, 0xd7, 0x01, 0xf7, 0x49, 0x75, 0xe6, 0xf4
+};
+
+static void test_push_immediates(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_push_imm, sizeof(prog_push_imm));
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    struct cpu_state s = guest_state(p->jit.g);
+    assert_int_equal(s.gpr[REG_EAX], 0xffffffffu);
+    assert_int_equal(s.gpr[REG_EDX], 0xffffff80u);
+    assert_int_equal(s.gpr[REG_EBX] & 0xffff, 0xfffe);
+    jt_pair_free(p);
+}
+
+/*      mov ecx,0x440
+ * L:   mov eax,fs:[ecx*4-0x10] / add fs:[ecx*4-0x10],ecx / mov ebx,fs:[ecx*4]
+ *      sub ecx,1 / jnz L / hlt
+ * FS is an expand-down data segment (base 0x10000, limit 0xfff: offsets
+ * 0x1000 and up are valid); at ECX 0x403 the first access falls to 0xffc
+ * and must #GP(0) exactly there.  #GP handler at 0x1800: hlt. */
+static const uint8_t prog_expand_down[] = {
+    0xb9, 0x40, 0x04, 0x00, 0x00, 0x64, 0x8b, 0x04, 0x8d, 0xf0, 0xff, 0xff,
+    0xff, 0x64, 0x01, 0x0c, 0x8d, 0xf0, 0xff, 0xff, 0xff, 0x64, 0x8b, 0x1c,
+    0x8d, 0x00, 0x00, 0x00, 0x00, 0x83, 0xe9, 0x01, 0x75, 0xe3, 0xf4
+};
+
+static void test_expand_down_segment(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_expand_down, sizeof(prog_expand_down));
+    static const uint8_t hlt = 0xf4;
+    jt_put(p, 0x1800, &hlt, 1);
+    struct guest *gs[2] = { p->ref.g, p->jit.g };
+    for (int k = 0; k < 2; k++) {
+        jt_with_tables(gs[k]);
+        jt_put_gate(gs[k], JT_IDT, 13, 0x08, 0x1800);
+        struct cpu_state s = guest_state(gs[k]);
+        s.seg[SEG_FS] = (struct seg_cache){ .selector = 0x10, .base = 0x10000, .limit = 0xfff,
+                                            .attr = 0x4097 };
+        soft_engine_ops.set_state(gs[k]->e, &s);
+    }
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    struct cpu_state s = guest_state(p->jit.g);
+    assert_int_equal(s.gpr[REG_ECX], 0x403);
+    assert_int_equal(s.eip, 0x1801);
+    assert_int_equal(get32(p->jit.g, s.gpr[REG_ESP] + 4), CODE + 5);  /* above the error code */
+    jt_pair_free(p);
+}
+
 /* L: inc eax / add [0x4000],eax / jmp L - a block that jumps to itself. */
 static const uint8_t prog_loop[] = { 0x40, 0x01, 0x05, 0x00, 0x40, 0x00, 0x00, 0xeb, 0xf7 };
 
@@ -1100,6 +1160,8 @@ int main(void)
         cmocka_unit_test(test_base_register_changes_inside_a_block),
         cmocka_unit_test(test_flags_across_a_long_straight_line),
         cmocka_unit_test(test_16bit_push_pop_leave),
+        cmocka_unit_test(test_push_immediates),
+        cmocka_unit_test(test_expand_down_segment),
         cmocka_unit_test(test_access_group_on_one_page),
         cmocka_unit_test(test_access_group_across_a_page),
         cmocka_unit_test(test_access_group_on_a_page_not_present),
