@@ -919,6 +919,83 @@ static void test_expand_down_segment(void **st)
     jt_pair_free(p);
 }
 
+/* Ring 3 under paging, with a kernel entered by INT 0x80:
+ * 0x1000 (CPL 3): mov ecx,100
+ * L:   mov eax,[0x4000+ecx*4] / add eax,ecx / mov [0x4000+ecx*4],eax
+ *      int 0x80 / call shared / dec ecx / jnz L / mov eax,[0x6000] / hlt
+ * 0x1800 (CPL 0): mov edx,[0x6000] / add edx,ecx / mov [0x6000],edx
+ *      call shared / iret
+ * 0x1900: hlt (#PF)
+ * 0x1c00 shared: add ebx,[0x4000] / add dword [0x4004],1 / ret
+ * The page at 0x6000 is supervisor-only: the kernel uses it each round,
+ * the user's read at the end must #PF (error code 5) although the
+ * kernel's accesses filled a TLB entry for it.  `shared` runs at both
+ * CPLs, its RET going back through the jump cache to code of either. */
+static const uint8_t prog_user_main[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0x8b, 0x04, 0x8d, 0x00, 0x40, 0x00, 0x00,
+    0x01, 0xc8, 0x89, 0x04, 0x8d, 0x00, 0x40, 0x00, 0x00, 0xcd, 0x80, 0xe8,
+    0xe4, 0x0b, 0x00, 0x00, 0x49, 0x75, 0xe6, 0xa1, 0x00, 0x60, 0x00, 0x00,
+    0xf4
+};
+static const uint8_t prog_user_kernel[] = {
+    0x8b, 0x15, 0x00, 0x60, 0x00, 0x00, 0x01, 0xca, 0x89, 0x15, 0x00, 0x60,
+    0x00, 0x00, 0xe8, 0xed, 0x03, 0x00, 0x00, 0xcf
+};
+static const uint8_t prog_user_shared[] = {
+    0x03, 0x1d, 0x00, 0x40, 0x00, 0x00, 0x83, 0x05, 0x04, 0x40, 0x00, 0x00, 0x01, 0xc3
+};
+
+/* GDT: 0x08 code0, 0x10 data0, 0x1b code3, 0x23 data3, 0x28 TSS (at
+ * 0x2800, ESP0 0x9000); a DPL-3 trap gate for INT 0x80, #PF; paging with
+ * every page user-accessible but 0x6000; CPL 3 at CODE. */
+static void enter_ring3(struct guest *g)
+{
+    jt_put_desc(g, JT_GDT, 1, make_desc(0, 0xfffff, 0xc09b));
+    jt_put_desc(g, JT_GDT, 2, make_desc(0, 0xfffff, 0xc093));
+    jt_put_desc(g, JT_GDT, 3, make_desc(0, 0xfffff, 0xc0fb));
+    jt_put_desc(g, JT_GDT, 4, make_desc(0, 0xfffff, 0xc0f3));
+    jt_put_desc(g, JT_GDT, 5, make_desc(0x2800, 0x67, 0x008b));
+    put32(g, 0x2800 + 4, 0x9000);
+    put32(g, 0x2800 + 8, 0x10);
+    uint64_t gate = 0x1800u | ((uint64_t)0x08 << 16) | ((uint64_t)0xef << 40);
+    memcpy(g->ram + JT_IDT + 0x80 * 8, &gate, 8);
+    jt_put_gate(g, JT_IDT, 14, 0x08, 0x1900);
+    jt_with_paging(g, 0);
+    for (uint32_t k = 0; k < 1024; k++)
+        put32(g, 0x11000 + 4 * k, (k << 12) | (k == 6 ? 3 : 7));
+    put32(g, 0x10000, 0x11000 | 7);
+    struct cpu_state s = guest_state(g);
+    s.gdtr = (struct dtable_reg){ JT_GDT, 47 };
+    s.idtr = (struct dtable_reg){ JT_IDT, 0x7ff };
+    s.tr = (struct seg_cache){ .selector = 0x28, .base = 0x2800, .limit = 0x67, .attr = 0x008b };
+    for (int k = 0; k < SEG_COUNT; k++)
+        s.seg[k] = (struct seg_cache){ .selector = 0x23, .base = 0, .limit = 0xffffffffu, .attr = 0xc0f3 };
+    s.seg[SEG_CS] = (struct seg_cache){ .selector = 0x1b, .base = 0, .limit = 0xffffffffu, .attr = 0xc0fb };
+    soft_engine_ops.set_state(g->e, &s);
+}
+
+static void test_user_and_kernel_code(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_user_main, sizeof(prog_user_main));
+    jt_put(p, 0x1800, prog_user_kernel, sizeof(prog_user_kernel));
+    static const uint8_t hlt = 0xf4;
+    jt_put(p, 0x1900, &hlt, 1);
+    jt_put(p, 0x1c00, prog_user_shared, sizeof(prog_user_shared));
+    enter_ring3(p->ref.g);
+    enter_ring3(p->jit.g);
+    jt_run_both(p, EXIT_HLT);
+    jt_expect_ran_translated(p);
+    struct cpu_state s = guest_state(p->jit.g);
+    assert_int_equal(s.eip, 0x1901);
+    assert_int_equal(s.cr2, 0x6000);
+    assert_int_equal(get32(p->jit.g, s.gpr[REG_ESP]), 5);          /* user, read, present */
+    assert_int_equal(get32(p->jit.g, s.gpr[REG_ESP] + 4), CODE + 0x1f);
+    /* shared ran 200 times, at both CPLs; the round with ECX 1 added 1 too */
+    assert_int_equal(get32(p->jit.g, 0x4004), 201);
+    jt_pair_free(p);
+}
+
 /* L: inc eax / add [0x4000],eax / jmp L - a block that jumps to itself. */
 static const uint8_t prog_loop[] = { 0x40, 0x01, 0x05, 0x00, 0x40, 0x00, 0x00, 0xeb, 0xf7 };
 
@@ -1162,6 +1239,7 @@ int main(void)
         cmocka_unit_test(test_16bit_push_pop_leave),
         cmocka_unit_test(test_push_immediates),
         cmocka_unit_test(test_expand_down_segment),
+        cmocka_unit_test(test_user_and_kernel_code),
         cmocka_unit_test(test_access_group_on_one_page),
         cmocka_unit_test(test_access_group_across_a_page),
         cmocka_unit_test(test_access_group_on_a_page_not_present),
