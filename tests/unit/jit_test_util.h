@@ -85,6 +85,7 @@ struct jt_mmio {
     bool write;
     /* the guest's state as the exit shows it to the monitor */
     uint32_t eip, eflags, gpr[8];
+    uint64_t insns;
 };
 
 struct jt_run {
@@ -113,8 +114,9 @@ static inline enum exit_reason jt_run(struct jt_run *r)
             x->mmio.data = (0x5a5a5a5a00000000ull | (uint32_t)(x->mmio.gpa * 2654435761u)) + r->n_mmio;
         struct cpu_state s = guest_state(r->g);
         struct jt_mmio *m = &r->mmio[r->n_mmio++];
-        *m = (struct jt_mmio){ x->mmio.gpa, x->mmio.data, x->mmio.size, x->mmio.write, s.eip, s.eflags, { 0 } };
+        *m = (struct jt_mmio){ x->mmio.gpa, x->mmio.data, x->mmio.size, x->mmio.write, s.eip, s.eflags, { 0 }, 0 };
         memcpy(m->gpr, s.gpr, sizeof(m->gpr));
+        m->insns = guest_stats(r->g).instructions;
     }
 }
 
@@ -193,9 +195,11 @@ static inline void jt_expect_same(struct jt_pair *p)
                      x->write ? "write" : "read", (unsigned long long)x->gpa, x->size,
                      (unsigned long long)x->data, y->write ? "write" : "read",
                      (unsigned long long)y->gpa, y->size, (unsigned long long)y->data);
-        if (x->eip != y->eip || x->eflags != y->eflags || memcmp(x->gpr, y->gpr, sizeof(x->gpr)) != 0)
-            fail_msg("MMIO exit %u: state differs: interpreter eip 0x%x eflags 0x%x, "
-                     "translator eip 0x%x eflags 0x%x", k, x->eip, x->eflags, y->eip, y->eflags);
+        if (x->eip != y->eip || x->eflags != y->eflags || memcmp(x->gpr, y->gpr, sizeof(x->gpr)) != 0 ||
+            x->insns != y->insns)
+            fail_msg("MMIO exit %u: state differs: interpreter eip 0x%x eflags 0x%x insns %llu, "
+                     "translator eip 0x%x eflags 0x%x insns %llu", k, x->eip, x->eflags,
+                     (unsigned long long)x->insns, y->eip, y->eflags, (unsigned long long)y->insns);
     }
 }
 
