@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <cmocka.h>
 #include <capstone/capstone.h>
 
@@ -392,6 +393,45 @@ static void test_flags_save_restore_sequences(void **st)
     }
 }
 
+/* Run the pair on this CPU: every combination of the six arithmetic flags
+ * must come back from EFLAGS -> AX -> EFLAGS unchanged, with EFLAGS
+ * cleared in between. */
+static void test_flags_round_trip_on_the_host(void **st)
+{
+    (void)st;
+    size_t size = 4096;
+    uint8_t *code = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(code != MAP_FAILED);
+    struct x64 x;
+    x64_init(&x, code, (uint32_t)size);
+    x64_push(&x, X_RDI);
+    x64_byte(&x, 0x9d);                         /* popfq: EFLAGS = the argument */
+    x64_flags_to_ax(&x);
+    x64_mov_rr(&x, 8, X_RCX, X_RAX);
+    x64_byte(&x, 0x6a); x64_byte(&x, 0x02);     /* push 2 */
+    x64_byte(&x, 0x9d);                         /* popfq: every arithmetic flag clear */
+    x64_mov_rr(&x, 8, X_RAX, X_RCX);
+    x64_flags_from_ax(&x);
+    x64_byte(&x, 0x9c);                         /* pushfq */
+    x64_pop(&x, X_RAX);
+    x64_ret(&x);
+    assert_false(x.overflow);
+    assert_int_equal(mprotect(code, size, PROT_READ | PROT_EXEC), 0);
+    uint64_t (*run)(uint64_t) = (uint64_t (*)(uint64_t))(uintptr_t)code;
+    static const uint64_t bits[6] = { 0x1, 0x4, 0x10, 0x40, 0x80, 0x800 };   /* CF PF AF ZF SF OF */
+    for (unsigned m = 0; m < 64; m++) {
+        uint64_t in = 0x2;
+        for (unsigned b = 0; b < 6; b++)
+            if (m & (1u << b))
+                in |= bits[b];
+        uint64_t out = run(in);
+        if ((out & 0x8d5) != (in & 0x8d5))
+            fail_msg("flags 0x%03llx came back as 0x%03llx", (unsigned long long)in,
+                     (unsigned long long)(out & 0x8d5));
+    }
+    munmap(code, size);
+}
+
 static void test_overflow_stops_writing(void **st)
 {
     (void)st;
@@ -438,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_push_pop_and_indirect_branches),
         cmocka_unit_test(test_rel32_branches_and_patching),
         cmocka_unit_test(test_flags_save_restore_sequences),
+        cmocka_unit_test(test_flags_round_trip_on_the_host),
         cmocka_unit_test(test_overflow_stops_writing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
