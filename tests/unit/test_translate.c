@@ -13,6 +13,9 @@
  *
  * Guest programs: flat 32-bit ring 0, code at 0x1000, data at 0x4000,
  * stack below 0x8000; the assembly is given above each. */
+#include <pthread.h>
+#include <time.h>
+
 #include "jit_test_util.h"
 
 #define CODE 0x1000u
@@ -996,6 +999,96 @@ static void test_user_and_kernel_code(void **st)
     jt_pair_free(p);
 }
 
+/*      mov ecx,100
+ * L:   inc eax / add [0x4000],eax / dec ecx / jnz L / sti
+ * L2:  inc ebx / add [0x4004],ebx / jmp L2
+ * With an interrupt window requested and IF clear: the run must end one
+ * instruction after STI (its shadow), at the same count as interpreted. */
+static const uint8_t prog_window[] = {
+    0xb9, 0x64, 0x00, 0x00, 0x00, 0x40, 0x01, 0x05, 0x00, 0x40, 0x00, 0x00,
+    0x49, 0x75, 0xf6, 0xfb, 0x43, 0x01, 0x1d, 0x04, 0x40, 0x00, 0x00, 0xeb,
+    0xf7
+};
+
+static void test_interrupt_window_after_sti(void **st)
+{
+    (void)st;
+    struct jt_pair *p = run_program(prog_window, sizeof(prog_window));
+    soft_engine_ops.request_interrupt_window(p->ref.g->e, true);
+    soft_engine_ops.request_interrupt_window(p->jit.g->e, true);
+    jt_run_both(p, EXIT_IRQ_WINDOW);
+    jt_expect_ran_translated(p);
+    assert_int_equal(guest_stats(p->jit.g).instructions, 1 + 4 * 100 + 1 + 1);
+    jt_pair_free(p);
+}
+
+struct kicker {
+    struct engine *e;
+    volatile bool stop;
+};
+
+/* Kick the engine every 5 ms until told to stop. */
+static void *kick_thread(void *arg)
+{
+    struct kicker *k = arg;
+    while (!k->stop) {
+        struct timespec ts = { 0, 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        soft_engine_ops.kick(k->e);
+    }
+    return NULL;
+}
+
+/* A translated loop that never ends by itself must notice a kick from
+ * another thread and stop at a block boundary.  The deadline is only a
+ * backstop against a hang: a run that ignored the kick ends there. */
+static void run_until_kicked(const uint8_t *code, size_t n, uint32_t at2, const uint8_t *code2,
+                             size_t n2, struct cpu_state *out, uint64_t *insns)
+{
+    const uint64_t backstop = 3000000000ull;
+    struct guest *g = guest_new_jit(1, 0);
+    put_bytes(g, CODE, code, n);
+    if (code2)
+        put_bytes(g, at2, code2, n2);
+    guest_flat32_at(g, CODE);
+    struct engine_time t = { .ps_per_insn = 1000, .idle_ns = 0 };
+    soft_engine_ops.set_time(g->e, &t);
+    soft_engine_ops.set_deadline(g->e, backstop);
+    struct kicker k = { g->e, false };
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, kick_thread, &k), 0);
+    enum exit_reason r = guest_run(g);
+    k.stop = true;
+    pthread_join(th, NULL);
+    assert_int_equal(r, EXIT_KICKED);
+    *out = guest_state(g);
+    *insns = guest_stats(g).instructions;
+    assert_true(*insns < backstop);
+    assert_true(guest_stats(g).jit_insns > 0);
+    guest_free(g);
+}
+
+static void test_kick_stops_translated_loops(void **st)
+{
+    (void)st;
+    /* L: inc eax / jmp L - one block looping on itself */
+    static const uint8_t self_loop[] = { 0x40, 0xeb, 0xfd };
+    struct cpu_state s;
+    uint64_t n;
+    run_until_kicked(self_loop, sizeof(self_loop), 0, NULL, 0, &s, &n);
+    assert_int_equal(n, 2ull * s.gpr[REG_EAX]);
+    assert_int_equal(s.eip, CODE);
+    /* 0x1000 L: inc eax / jmp M    0x1100 M: inc ebx / jmp L - two linked blocks */
+    static const uint8_t first[] = { 0x40, 0xe9, 0xfa, 0x00, 0x00, 0x00 };
+    static const uint8_t second[] = { 0x43, 0xe9, 0xfa, 0xfe, 0xff, 0xff };
+    uint32_t eax0 = 0, ebx0 = 0;
+    run_until_kicked(first, sizeof(first), CODE + 0x100, second, sizeof(second), &s, &n);
+    eax0 = s.gpr[REG_EAX];
+    ebx0 = s.gpr[REG_EBX];
+    assert_int_equal(n, 2ull * (eax0 + ebx0));
+    assert_true(eax0 == ebx0 ? s.eip == CODE : (eax0 == ebx0 + 1 && s.eip == CODE + 0x100));
+}
+
 /* L: inc eax / add [0x4000],eax / jmp L - a block that jumps to itself. */
 static const uint8_t prog_loop[] = { 0x40, 0x01, 0x05, 0x00, 0x40, 0x00, 0x00, 0xeb, 0xf7 };
 
@@ -1240,6 +1333,8 @@ int main(void)
         cmocka_unit_test(test_push_immediates),
         cmocka_unit_test(test_expand_down_segment),
         cmocka_unit_test(test_user_and_kernel_code),
+        cmocka_unit_test(test_interrupt_window_after_sti),
+        cmocka_unit_test(test_kick_stops_translated_loops),
         cmocka_unit_test(test_access_group_on_one_page),
         cmocka_unit_test(test_access_group_across_a_page),
         cmocka_unit_test(test_access_group_on_a_page_not_present),
