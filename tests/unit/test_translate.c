@@ -1,18 +1,22 @@
 /* test_translate.c - the translator (translate.c) against the interpreter.
  * Each program runs once interpreted (jit_threshold 0) and once with every
  * block translated on its first run (threshold 1); most loop ~100 times so
- * that translations get linked to each other.  Registers, EFLAGS, RAM, the
- * instruction count and the MMIO exits must come out the same.  The cases
- * aim at what the translator does on its own: guest flags kept in host
- * EFLAGS or R12 across its TLB checks, byte registers AH-DH that cannot be
- * encoded next to a REX prefix, ESP living in R14, access groups (one TLB
- * check for several [base+d] accesses) over a page boundary or a page that
- * is not present, MMIO from translated code, self-modifying code under
- * linked jumps, exact deadlines inside translated loops, a cache small
- * enough to flush, and a 16-bit stack.
+ * that translations get linked to each other.  Registers, EFLAGS, CR2,
+ * RAM (page tables included), the instruction count and the MMIO exits
+ * (with the state at each) must come out the same.  The cases aim at what
+ * the translator does on its own: guest flags kept in host EFLAGS or R12
+ * across its TLB checks, byte registers AH-DH that cannot be encoded next
+ * to a REX prefix, ESP living in R14, access groups (one TLB check for
+ * several [base+d] accesses) over a page boundary, a page that is not
+ * present or read-only, the end of RAM, or a base register that changes;
+ * MMIO and ROM from translated code; self-modifying code and remapped
+ * pages under linked jumps; exact deadlines, interrupt windows and kicks
+ * inside translated loops; a cache small enough to flush; 16-bit stacks
+ * and operands; segment bases and an expand-down segment; ring 3.
  *
- * Guest programs: flat 32-bit ring 0, code at 0x1000, data at 0x4000,
- * stack below 0x8000; the assembly is given above each. */
+ * Guest programs: flat 32-bit ring 0 unless said otherwise, code at
+ * 0x1000, data at 0x4000, stack below 0x8000; the assembly is given above
+ * each. */
 #include <pthread.h>
 #include <time.h>
 
