@@ -264,10 +264,12 @@ if [[ -n $report ]]; then
 	if [[ -f $out/bench.info ]]; then
 		morph_desc=$(sed -n 's/^morph: //p' "$out/bench.info")
 		morph_args=$(sed -n 's/^morph-args: //p' "$out/bench.info")
+		a=$(sed -n 's/^append: //p' "$out/bench.info")
+		[[ -z $a ]] || append=$a
 	fi
 else
 	if [[ -n $keep ]]; then
-		printf 'morph: %s\nmorph-args: %s\n' "$morph_desc" "$morph_args" >"$out/bench.info"
+		printf 'morph: %s\nmorph-args: %s\nappend: %s\n' "$morph_desc" "$morph_args" "$append" >"$out/bench.info"
 	fi
 	# Alternating the VMMs spreads a change in the host's load over all.
 	for ((i = 1; i <= nruns; i++)); do

@@ -23,6 +23,7 @@
 #     -m 64M and each --jit-cache size of BENCH_MEM_CACHES (default
 #     "32M 4M"); /proc/PID/smaps is sampled every 0.2 s (see the output).
 # Each time in (a) and (c) is the best of BENCH_RUNS runs (default 3).
+# BENCH_PARTS (default "a b c d") selects the parts to run.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +35,8 @@ morph=${1:-$root/build/morph}
 runs=${BENCH_RUNS:-3}
 cg_iters=${BENCH_CG_ITERS:-3000}
 mem_caches=${BENCH_MEM_CACHES:-32M 4M}
+parts=" ${BENCH_PARTS:-a b c d} "
+part() { [[ $parts == *" $1 "* ]]; }
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "bad BENCH_RUNS '$runs' (1 or more)"
 [[ $cg_iters =~ ^[1-9][0-9]*$ ]] || die "bad BENCH_CG_ITERS '$cg_iters'"
 work=$(mktemp -d)
@@ -120,6 +123,7 @@ echo
 
 # --- (a) guest MIPS -----------------------------------------------------------
 
+if part a; then
 declare -A cpu wall net_cpu net_wall
 insns=''
 jit_stats=''
@@ -173,11 +177,13 @@ echo "    jit vs interp: $(ratio "${net_cpu[interp]}" "${net_cpu[jit]}") the spe
 echo "    translator counters (jit run, --stats):"
 echo "$jit_stats"
 echo
+fi
 
 # --- (b) host instructions per guest instruction (callgrind) -------------------
 
 # All four callgrind runs at once: instruction counts do not depend on the
 # host's load.
+if part b; then
 declare -A cg_pid
 for e in "${ENGINES[@]}"; do
 	for w in bench hello; do
@@ -208,9 +214,11 @@ for e in "${ENGINES[@]}"; do
 	printf "$fmt" "${ename[$e]}" "$g" "$h" "$(awk -v h="$h" -v g="$g" 'BEGIN { printf "%.2f", h / g }')"
 done
 echo
+fi
 
 # --- (c) port-I/O exit round trip ---------------------------------------------
 
+if part c; then
 echo "(c) port-I/O exit: 1,000,000 x out 0x80 (ioexit_bench.elf minus ioexit_base.elf)"
 fmt="    %-26s %9s %9s %8s   %9s %9s %8s\n"
 # shellcheck disable=SC2059
@@ -224,7 +232,7 @@ for r in "${ENGINES[@]}" qemu; do
 	else
 		best morph_run "$r" "$guests/ioexit_bench.elf"
 		handler_ns[$r]=$(awk '$1 == "io" && NF >= 5 { print $5 }' "$work/out")
-		[[ $r == jit ]] && io_note=$(awk '/translated code: insns/ { print $4, $5, $6, $7 }' "$work/out")
+		[[ $r == jit ]] && io_note=$(awk '/translated code: insns/ { print $4, "guest instructions ran as translated code", $5, $6, $7 }' "$work/out")
 	fi
 	b_cpu=$best_cpu b_wall=$best_wall
 	if [[ $r == qemu ]]; then best qemu_run "$guests/ioexit_base.elf"; else best morph_run "$r" "$guests/ioexit_base.elf"; fi
@@ -234,12 +242,14 @@ for r in "${ENGINES[@]}" qemu; do
 		"$(ms "$b_wall")" "$(ms "$best_wall")" "$(per_exit "$b_wall" "$best_wall")"
 done
 echo "    (morph --stats, ns per io exit inside the monitor's handler loop: jit ${handler_ns[jit]:-?}, interp ${handler_ns[interp]:-?})"
-echo "    (jit: $io_note of the guest's instructions ran as translated code; the loop's"
+echo "    (jit --stats: $io_note; the loop's"
 echo "     dec/jnz is translated, the 'out' itself is run by the interpreter)"
 echo
+fi
 
 # --- (d) memory with a full translation cache ---------------------------------
 
+part d || exit 0
 eval "$("$root/tools/guest/fetch.sh" --print-paths)"
 [[ -f ${KERNEL:-} ]] || die "tools/guest/fetch.sh gave no kernel"
 initrd=$("$root/bench/linux.sh" --initramfs) || die "bench/linux.sh --initramfs failed"
@@ -251,7 +261,7 @@ mem_limit=${BENCH_MEM_TIMEOUT:-300}
 
 # mem_run CACHE: one Linux run with --jit-cache CACHE, sampled; prints a row.
 mem_run() {
-	local size=$1 pid st=0 t0 s g c rest hwm=0 pk_beyond=0 pk_rest=0 pk_cache=0 pk_guest=0 used
+	local size=$1 pid st=0 t0 s g c rest=0 hwm=0 pk_beyond=0 pk_rest=0 pk_cache=0 pk_guest=0 pk_at=0 used
 	"$morph" run -m 64M --jit-cache "$size" --stats --kernel "$work/vmlinuz" \
 		--initrd "$work/initramfs.cpio.gz" --append "$mem_append" </dev/null >"$work/mem.log" 2>&1 &
 	pid=$!
@@ -268,7 +278,7 @@ mem_run() {
 		if [[ -n $s ]]; then
 			read -r g c rest <<<"$s"
 			((c + rest > pk_beyond)) && pk_beyond=$((c + rest)) pk_cache=$c pk_guest=$g
-			((rest > pk_rest)) && pk_rest=$rest
+			((rest > pk_rest)) && pk_rest=$rest pk_at=$((SECONDS - t0))
 			s=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || s=''
 			[[ -n $s ]] && hwm=$s
 		fi
@@ -277,10 +287,10 @@ mem_run() {
 	wait "$pid" || st=$?
 	grep -q 'BENCH-END' "$work/mem.log" ||
 		{ tail -5 "$work/mem.log" >&2; die "the memory run with --jit-cache $size did not reach BENCH-END (status $st)"; }
-	used=$(awk '/code cache/ { printf "%.1f MiB, %d flushes", $3 / 1048576, $6; exit }' "$work/mem.log")
+	used=$(awk '/code cache/ { printf "%.1f MiB, %d flushes", $3 / 1048576, $7; exit }' "$work/mem.log")
 	# shellcheck disable=SC2059
 	printf "$mfmt" "$size" "$used" "$(mib "$hwm")" "$(mib "$pk_guest")" "$(mib "$pk_cache")" \
-		"$(mib "$pk_beyond")" "$(mib "$pk_rest")"
+		"$(mib "$pk_beyond")" "$(mib "$pk_rest") @${pk_at}s" "$(mib "$rest")"
 }
 echo "(d) the monitor's memory beyond guest RAM, jit engine: the bench/linux.sh guest with -m 64M,"
 echo "    boot + all six phases at small sizes (${mem_append#console=ttyS0 quiet })."
@@ -288,13 +298,14 @@ echo "    /proc/PID/smaps is read every 0.2 s; per sample: guest RAM = Rss of th
 echo "    (the RAM the guest touched), cache = Rss of the code-cache memfd (counted once though it is"
 echo "    mapped twice), rest = Rss of every other mapping (heap: decode and block tables, TLBs,"
 echo "    translation metadata; binary, libraries, stacks). beyond = cache + rest, at the sample where"
-echo "    it peaked (guest RAM and cache from that sample); rest peak = the largest rest. VmHWM is the"
-echo "    kernel's peak of the whole process (guest RAM included; it counts the code cache twice)."
-mfmt="    %-10s %-26s %8s %9s %8s %9s %9s\n"
+echo "    it peaked (guest RAM and cache from that sample); rest peak = the largest rest (and when, in"
+echo "    seconds from the start), rest end = rest in the last sample. VmHWM is the kernel's peak of"
+echo "    the whole process (guest RAM included; it counts the code cache twice, once per mapping)."
+mfmt="    %-10s %-24s %7s %9s %7s %8s %12s %8s\n"
 # shellcheck disable=SC2059
-printf "$mfmt" "--jit-cache" "cache used (--stats)" "VmHWM" "guest RAM" "cache" "beyond" "rest peak"
+printf "$mfmt" "--jit-cache" "cache used (--stats)" "VmHWM" "guest RAM" "cache" "beyond" "rest peak" "rest end"
 # shellcheck disable=SC2059
-printf "$mfmt" "" "" "MiB" "MiB" "MiB" "MiB" "MiB"
+printf "$mfmt" "" "" "MiB" "MiB" "MiB" "MiB" "MiB @time" "MiB"
 for size in $mem_caches; do
 	mem_run "$size"
 done
