@@ -226,8 +226,15 @@ mkdir -p "$out"
 
 # Private copies: every run of this invocation boots the same files even if
 # another one rebuilds the cache or someone rebuilds build/morph meanwhile.
+# (The kernel too: worktrees with different versions of tools/guest/fetch.sh
+# sharing one cache rebuild it in turn.)
 cp "$bench_initrd" "$work/initramfs.cpio.gz"
 cp "$workload" "$work/workload"
+kernel_path=$KERNEL
+if [[ -z $report ]]; then
+	cp "$KERNEL" "$work/vmlinuz"
+	KERNEL=$work/vmlinuz
+fi
 bench_initrd=$work/initramfs.cpio.gz workload=$work/workload
 if [[ -n $morph ]]; then
 	cp "$morph" "$work/morph"
@@ -459,7 +466,7 @@ nruns_of() { echo "${runs[$1]:-}" | wc -w; }
 
 echo
 echo "morph Linux benchmark ($(date -u '+%F %T') UTC, $(nproc) CPUs, $(uname -m), load $(cut -d' ' -f1-3 /proc/loadavg))"
-echo "kernel:  $KERNEL"
+echo "kernel:  $kernel_path"
 echo "initrd:  $cache/bench/initramfs.cpio.gz"
 echo "append:  $append"
 echo "sizes:   ${cfg:-unknown (no guest reached BENCH-START)}"
