@@ -261,7 +261,7 @@ mem_limit=${BENCH_MEM_TIMEOUT:-300}
 
 # mem_run CACHE: one Linux run with --jit-cache CACHE, sampled; prints a row.
 mem_run() {
-	local size=$1 pid st=0 t0 s g c rest=0 hwm=0 pk_beyond=0 pk_rest=0 pk_cache=0 pk_guest=0 pk_at=0 used
+	local size=$1 pid st=0 t0 s g c all vmrss dropped=0 rest last_rest=0 hwm=0 pk_beyond=0 pk_rest=0 pk_cache=0 pk_guest=0 pk_at=0 used
 	"$morph" run -m 64M --jit-cache "$size" --stats --kernel "$work/vmlinuz" \
 		--initrd "$work/initramfs.cpio.gz" --append "$mem_append" </dev/null >"$work/mem.log" 2>&1 &
 	pid=$!
@@ -270,13 +270,27 @@ mem_run() {
 		((SECONDS - t0 < mem_limit)) || { kill "$pid"; break; }
 		# Rss by mapping: the guest RAM memfd; the code cache memfd (mapped
 		# twice, writable and executable: the larger of its two Rss); the rest.
-		s=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 }
-			/^Rss:/ { if (name ~ /morph-guest-ram/) g += $2
+		# smaps is copied with one large read first: awk reading it in small
+		# pieces while the heap grew gave, now and then, a "rest" 30-50 MiB
+		# above what VmHWM allows (most likely the heap listed twice across
+		# two reads). A mapping listed twice (same start) is counted once,
+		# and a sample whose total exceeds the VmRSS read just after it
+		# (4 MiB of slack for growth in between) is dropped and counted.
+		cat "/proc/$pid/smaps" >"$work/smaps" 2>/dev/null || :
+		vmrss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || vmrss=''
+		s=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { split($1, a, "-"); skip = (a[1] in seen); seen[a[1]] = 1; name = $6 }
+			/^Rss:/ && !skip { all += $2; if (name ~ /morph-guest-ram/) g += $2
 				else if (name ~ /morph-tcache/) { if ($2 > c) c = $2 }
 				else o += $2 }
-			END { if (NR) print g + 0, c + 0, o + 0 }' "/proc/$pid/smaps" 2>/dev/null) || s=''
-		if [[ -n $s ]]; then
-			read -r g c rest <<<"$s"
+			END { if (NR) print g + 0, c + 0, o + 0, all + 0 }' "$work/smaps" 2>/dev/null) || s=''
+		if [[ -n $s && -n $vmrss ]]; then
+			read -r g c rest all <<<"$s"
+			if ((all > vmrss + 4096)); then
+				dropped=$((dropped + 1))
+				sleep 0.2
+				continue
+			fi
+			last_rest=$rest
 			((c + rest > pk_beyond)) && pk_beyond=$((c + rest)) pk_cache=$c pk_guest=$g
 			((rest > pk_rest)) && pk_rest=$rest pk_at=$((SECONDS - t0))
 			s=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || s=''
@@ -290,7 +304,8 @@ mem_run() {
 	used=$(awk '/code cache/ { printf "%.1f MiB, %d flushes", $3 / 1048576, $7; exit }' "$work/mem.log")
 	# shellcheck disable=SC2059
 	printf "$mfmt" "$size" "$used" "$(mib "$hwm")" "$(mib "$pk_guest")" "$(mib "$pk_cache")" \
-		"$(mib "$pk_beyond")" "$(mib "$pk_rest") @${pk_at}s" "$(mib "$rest")"
+		"$(mib "$pk_beyond")" "$(mib "$pk_rest") @${pk_at}s" "$(mib "$last_rest")"
+	((dropped == 0)) || echo "      ($dropped inconsistent samples dropped: more Rss in smaps than VmRSS)"
 }
 echo "(d) the monitor's memory beyond guest RAM, jit engine: the bench/linux.sh guest with -m 64M,"
 echo "    boot + all six phases at small sizes (${mem_append#console=ttyS0 quiet })."
@@ -303,7 +318,7 @@ echo "    seconds from the start), rest end = rest in the last sample. VmHWM is 
 echo "    the whole process (guest RAM included; it counts the code cache twice, once per mapping)."
 mfmt="    %-10s %-24s %7s %9s %7s %8s %12s %8s\n"
 # shellcheck disable=SC2059
-printf "$mfmt" "--jit-cache" "cache used (--stats)" "VmHWM" "guest RAM" "cache" "beyond" "rest peak" "rest end"
+printf "$mfmt" "--jit-cache" "cache at exit (--stats)" "VmHWM" "guest RAM" "cache" "beyond" "rest peak" "rest end"
 # shellcheck disable=SC2059
 printf "$mfmt" "" "" "MiB" "MiB" "MiB" "MiB" "MiB @time" "MiB"
 for size in $mem_caches; do
