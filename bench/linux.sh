@@ -1,19 +1,29 @@
 #!/bin/bash
 # Linux workload benchmark (not a test): boots the default guest kernel with a
-# benchmark initramfs on morph and on qemu-system-i386 -accel tcg, one after
-# the other in the same run, and times each phase of a CPU workload from the
-# host as its marker line arrives on the guest's console.
+# benchmark initramfs on morph (its default engine, the translator), on morph
+# --engine interp (the interpreter alone) and on qemu-system-i386 -accel tcg,
+# one after the other in the same run, and times each phase of a CPU workload
+# from the host as its marker line arrives on the guest's console.
 #
 #   bench/linux.sh [options]
 #     --morph FILE      morph binary (default: build/morph, rebuilt with make)
 #     --rev REV         build morph from git revision REV (e.g. HEAD) in a
 #                       temporary tree: committed code only, whatever the
 #                       working tree holds
-#     --only morph|qemu run one VMM only
+#     --only LIST       run only these VMMs: a comma-separated list of
+#                       morph (the translator, morph's default engine),
+#                       morph-interp (the same binary with --engine interp)
+#                       and qemu; e.g. --only morph,qemu
+#     --morph-args ARGS extra options for both morph runs, split on spaces
+#                       (e.g. "--jit-cache 8M"; "--engine jit,threshold=10"
+#                       changes the morph run only: morph-interp's
+#                       --engine interp comes last and wins)
 #     --runs N          run each VMM N times (alternating) and report medians
 #                       (default 1; BENCH_RUNS)
 #     --keep DIR        keep the consoles and event logs in DIR
 #     --report DIR      run nothing: print the table from the logs in DIR
+#     --initramfs       build the benchmark initramfs if needed, print its
+#                       path and exit (bench/run.sh uses it)
 #
 # Environment:
 #   MORPH_CACHE                cache root (default ~/.cache/morph); the
@@ -32,11 +42,12 @@
 # copies of large buffers. Each phase's output is checked against the host
 # (the same workload binary run natively) or against the other VMM.
 #
-# The table: seconds per phase on each VMM and the ratio qemu/morph (morph's
-# speed relative to QEMU TCG: above 1 morph is faster), in wall time and in
-# CPU time of the VMM process (the steadier figure on a loaded host). A VMM
-# that crashes, stops or exceeds a timeout gets "did not finish" for the
-# phases it missed, and its last console lines are shown.
+# The table: seconds per phase on each VMM and the ratios q/m = qemu/morph
+# and q/mi = qemu/morph-interp (morph's speed relative to QEMU TCG: above 1
+# morph is faster), in wall time and in CPU time of the VMM process (the
+# steadier figure on a loaded host), then the geometric mean of the six CPU
+# phases' ratios. A VMM that crashes, stops or exceeds a timeout gets "did not
+# finish" for the phases it missed, and its last console lines are shown.
 # shellcheck disable=SC2034 # the time tables are read through namerefs
 set -euo pipefail
 
@@ -51,7 +62,9 @@ log() { echo "bench: $*" >&2; }
 
 morph=''
 morph_desc=''
+morph_args=''
 only=''
+initramfs_only=0
 keep=''
 report=''
 rev=''
@@ -59,7 +72,14 @@ nruns=${BENCH_RUNS:-1}
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--morph) [[ $# -ge 2 ]] || die "--morph needs a file"; morph=$2; shift 2 ;;
-	--only) [[ $# -ge 2 && $2 =~ ^(morph|qemu)$ ]] || die "--only needs 'morph' or 'qemu'"; only=$2; shift 2 ;;
+	--only)
+		[[ $# -ge 2 && $2 =~ ^(morph|morph-interp|qemu)(,(morph|morph-interp|qemu))*$ ]] ||
+			die "--only needs a comma-separated list of morph, morph-interp and qemu"
+		only=$2
+		shift 2
+		;;
+	--morph-args) [[ $# -ge 2 ]] || die "--morph-args needs a string"; morph_args=$2; shift 2 ;;
+	--initramfs) initramfs_only=1; shift ;;
 	--rev) [[ $# -ge 2 ]] || die "--rev needs a git revision"; rev=$2; shift 2 ;;
 	--runs) [[ $# -ge 2 ]] || die "--runs needs a number"; nruns=$2; shift 2 ;;
 	--keep) [[ $# -ge 2 ]] || die "--keep needs a directory"; keep=$2; shift 2 ;;
@@ -70,6 +90,16 @@ while [[ $# -gt 0 ]]; do
 done
 
 [[ $nruns =~ ^[1-9][0-9]*$ ]] || die "bad number of runs '$nruns' (1 or more)"
+# The VMMs of this invocation, in the order of their runs and columns.
+readonly ALL_VMMS=(qemu morph morph-interp)
+declare -A want=()
+for vmm in "${ALL_VMMS[@]}"; do
+	[[ -z $only || ,$only, == *,$vmm,* ]] && want[$vmm]=1
+done
+wants() { [[ -n ${want[$1]:-} ]]; }
+wants_morph() { wants morph || wants morph-interp; }
+# shellcheck disable=SC2206 # split on purpose: options for morph
+morph_extra=($morph_args)
 cache=${MORPH_CACHE:-$HOME/.cache/morph}
 append=${BENCH_APPEND:-console=ttyS0 quiet}
 boot_timeout=${BENCH_BOOT_TIMEOUT:-600}
@@ -103,7 +133,7 @@ probe=$(mktemp)
 # shellcheck disable=SC2016 # expanded by the eval in need_pkg
 need_pkg 'echo "int main(void){return 0;}" | gcc -m32 -static -x c - -o "$probe"' gcc-multilib
 rm -f "$probe"
-[[ $only == morph || -n $report ]] || need_pkg 'command -v qemu-system-i386' qemu-system-x86
+[[ -n $report || $initramfs_only == 1 ]] || ! wants qemu || need_pkg 'command -v qemu-system-i386' qemu-system-x86
 
 # --- the guest: default kernel + our initramfs --------------------------------
 
@@ -156,11 +186,15 @@ if [[ ! -f $bench_initrd || ! -x $workload ]] ||
 	[[ -z $report && $(cat "$bench_dir/recipe" 2>/dev/null) != "$recipe" ]]; then
 	build_initramfs
 fi
+if [[ $initramfs_only == 1 ]]; then
+	echo "$bench_initrd"
+	exit 0
+fi
 
 # --- morph ------------------------------------------------------------------
 
 [[ -z $rev || -z $morph ]] || die "--rev and --morph exclude each other"
-if [[ -n $rev && $only != qemu && -z $report ]]; then
+if [[ -n $rev ]] && wants_morph && [[ -z $report ]]; then
 	git -C "$root" rev-parse --verify -q "$rev^{commit}" >/dev/null || die "unknown git revision '$rev'"
 	rev_tree=$(mktemp -d)
 	# shellcheck disable=SC2064 # expand now
@@ -172,7 +206,7 @@ if [[ -n $rev && $only != qemu && -z $report ]]; then
 	morph=$rev_tree/build/morph
 	morph_desc="built from $rev ($(git -C "$root" rev-parse --short "$rev"))"
 fi
-if [[ $only != qemu && -z $report ]]; then
+if wants_morph && [[ -z $report ]]; then
 	morph_desc=${morph_desc:-$morph}
 	if [[ -z $morph ]]; then
 		morph=$root/build/morph
@@ -192,8 +226,15 @@ mkdir -p "$out"
 
 # Private copies: every run of this invocation boots the same files even if
 # another one rebuilds the cache or someone rebuilds build/morph meanwhile.
+# (The kernel too: worktrees with different versions of tools/guest/fetch.sh
+# sharing one cache rebuild it in turn.)
 cp "$bench_initrd" "$work/initramfs.cpio.gz"
 cp "$workload" "$work/workload"
+kernel_path=$KERNEL
+if [[ -z $report ]]; then
+	cp "$KERNEL" "$work/vmlinuz"
+	KERNEL=$work/vmlinuz
+fi
 bench_initrd=$work/initramfs.cpio.gz workload=$work/workload
 if [[ -n $morph ]]; then
 	cp "$morph" "$work/morph"
@@ -210,30 +251,50 @@ run_vmm() {
 }
 
 vmms=()
-[[ $only == morph ]] || vmms+=(qemu)
-[[ $only == qemu ]] || vmms+=(morph)
+for vmm in "${ALL_VMMS[@]}"; do
+	wants "$vmm" && vmms+=("$vmm")
+done
 declare -A runs=() # runs[VMM]: its run names, in order
 if [[ -n $report ]]; then
 	out=$report
 	for vmm in "${vmms[@]}"; do
-		for f in "$out/$vmm".*.events; do
+		# (numeric order: morph.10 after morph.9)
+		while read -r f; do
+			[[ -n $f ]] && runs[$vmm]+=" $f"
+		done < <(for f in "$out/$vmm".*.events; do
 			[[ -f $f ]] || continue
 			f=${f##*/}
-			runs[$vmm]+=" ${f%.events}"
-		done
+			echo "${f%.events}"
+		done | sort -t. -k2,2n)
 	done
+	# What the kept run wrote about itself (see below).
+	if [[ -f $out/bench.info ]]; then
+		morph_desc=$(sed -n 's/^morph: //p' "$out/bench.info")
+		morph_args=$(sed -n 's/^morph-args: //p' "$out/bench.info")
+		a=$(sed -n 's/^append: //p' "$out/bench.info")
+		[[ -z $a ]] || append=$a
+	fi
 else
-	# Alternating the VMMs spreads a change in the host's load over both.
+	if [[ -n $keep ]]; then
+		printf 'morph: %s\nmorph-args: %s\nappend: %s\n' "$morph_desc" "$morph_args" "$append" >"$out/bench.info"
+	fi
+	# Alternating the VMMs spreads a change in the host's load over all.
 	for ((i = 1; i <= nruns; i++)); do
-		if [[ $only != morph ]]; then
+		if wants qemu; then
 			run_vmm "qemu.$i" qemu-system-i386 -accel tcg -m 256 -machine pc,acpi=off -display none \
 				-serial stdio -monitor none -no-reboot \
 				-kernel "$KERNEL" -initrd "$bench_initrd" -append "$append"
 			runs[qemu]+=" qemu.$i"
 		fi
-		if [[ $only != qemu ]]; then
-			run_vmm "morph.$i" "$morph" run -m 256M --kernel "$KERNEL" --initrd "$bench_initrd" --append "$append"
+		if wants morph; then
+			run_vmm "morph.$i" "$morph" run -m 256M "${morph_extra[@]}" \
+				--kernel "$KERNEL" --initrd "$bench_initrd" --append "$append"
 			runs[morph]+=" morph.$i"
+		fi
+		if wants morph-interp; then
+			run_vmm "morph-interp.$i" "$morph" run -m 256M "${morph_extra[@]}" --engine interp \
+				--kernel "$KERNEL" --initrd "$bench_initrd" --append "$append"
+			runs[morph-interp]+=" morph-interp.$i"
 		fi
 	done
 fi
@@ -244,7 +305,7 @@ for vmm in "${vmms[@]}"; do
 	# shellcheck disable=SC2206 # run names have no spaces
 	ran "$vmm" && all_runs+=(${runs[$vmm]})
 done
-[[ ${#all_runs[@]} -gt 0 ]] || die "no runs${report:+ in $report (expected qemu.N.events, morph.N.events)}"
+[[ ${#all_runs[@]} -gt 0 ]] || die "no runs${report:+ in $report (expected qemu.N.events, morph.N.events, morph-interp.N.events)}"
 
 # --- expected results (the workload run natively on the host) -----------------
 
@@ -342,16 +403,20 @@ done
 
 # check RUN PHASE: ok, WRONG, FAILED (the guest says so) or - (no result).
 check() {
-	local got want
+	local got want ref
 	got=$(result "$1" "$2")
 	grep -q "^[0-9]* failed $2 " "$out/$1.events" && { echo "FAILED"; return; }
 	[[ -z $got ]] && { echo "-"; return; }
 	want=${expect[$2]:-}
 	if [[ -z $want ]]; then
 		# No host figure (gzip: busybox's output differs from the host's
-		# gzip): morph's result is checked against QEMU's first one.
+		# gzip): morph's result is checked against QEMU's first one (or,
+		# without QEMU, morph-interp's against morph's).
 		[[ $1 == qemu.* ]] && { echo "ok"; return; }
-		ran qemu && want=$(result "$(first_run qemu)" "$2")
+		if ran qemu; then ref=$(first_run qemu)
+		elif [[ $1 == morph-interp.* ]] && ran morph; then ref=$(first_run morph)
+		else echo "?"; return; fi
+		want=$(result "$ref" "$2")
 		[[ -z $want ]] && { echo "?"; return; }
 	fi
 	[[ $got == "$want" ]] && echo "ok" || echo "WRONG"
@@ -369,52 +434,82 @@ check_vmm() {
 	echo "${all:--}"
 }
 
-# cell ARRAY VMM KEY: seconds, "did not finish", or - (VMM not run / unknown).
+# cell ARRAY VMM KEY: seconds, dnf (did not finish), or - (VMM not run / unknown).
 cell() {
 	local -n a=$1
 	ran "$2" || { echo "-"; return; }
 	if [[ -n ${a[$2,$3]:-} ]]; then secs "${a[$2,$3]}"
-	elif [[ $1 == t ]]; then echo "did not finish"
+	elif [[ $1 == t ]]; then echo "dnf"
 	else echo "-"; fi
 }
-# ratio ARRAY KEY: QEMU time / morph time (morph's relative speed).
+# ratio ARRAY VMM KEY: QEMU time / VMM's time (that morph's relative speed).
 ratio() {
 	local -n a=$1
-	[[ -n ${a[morph,$2]:-} && -n ${a[qemu,$2]:-} && ${a[morph,$2]} -gt 0 ]] || { echo "-"; return; }
-	awk -v q="${a[qemu,$2]}" -v m="${a[morph,$2]}" 'BEGIN { printf "%.2f", q / m }'
+	[[ -n ${a[$2,$3]:-} && -n ${a[qemu,$3]:-} && ${a[$2,$3]} -gt 0 ]] || { echo "-"; return; }
+	awk -v q="${a[qemu,$3]}" -v m="${a[$2,$3]}" 'BEGIN { printf "%.2f", q / m }'
 }
+# geomean ARRAY VMM: "MEAN over N phases (NAMES)" of the six phases' ratios
+# that exist, or -.
+geomean() {
+	local p r rs=() names=()
+	for p in "${PHASES[@]}"; do
+		r=$(ratio "$1" "$2" "$p")
+		[[ $r == - || $r == 0.00 ]] && continue
+		rs+=("$r") names+=("$p")
+	done
+	[[ ${#rs[@]} -gt 0 ]] || { echo "-"; return; }
+	printf '%s over %d phases (%s)' \
+		"$(printf '%s\n' "${rs[@]}" | awk '{ s += log($1) } END { printf "%.2f", exp(s / NR) }')" \
+		"${#rs[@]}" "${names[*]}"
+}
+nruns_of() { echo "${runs[$1]:-}" | wc -w; }
 
 echo
 echo "morph Linux benchmark ($(date -u '+%F %T') UTC, $(nproc) CPUs, $(uname -m), load $(cut -d' ' -f1-3 /proc/loadavg))"
-echo "kernel:  $KERNEL"
+echo "kernel:  $kernel_path"
 echo "initrd:  $cache/bench/initramfs.cpio.gz"
 echo "append:  $append"
 echo "sizes:   ${cfg:-unknown (no guest reached BENCH-START)}"
 ran qemu && echo "qemu:    $(qemu-system-i386 --version | head -1)"
-ran morph && [[ -n ${morph_desc:-} ]] && echo "morph:   $morph_desc"
+if ran morph || ran morph-interp; then
+	[[ -n ${morph_desc:-} ]] && echo "morph:   $morph_desc"
+	echo "         morph = its default engine (the translator, --engine jit);" \
+		"morph-interp = the same binary with --engine interp"
+	[[ -n $morph_args ]] && echo "         extra options of both morph runs: $morph_args"
+fi
 echo
-nq=$(echo "${runs[qemu]:-}" | wc -w) nm=$(echo "${runs[morph]:-}" | wc -w)
-echo "runs:    qemu $nq, morph $nm (figures are the median over the runs that got there)"
+echo "runs:    qemu $(nruns_of qemu), morph $(nruns_of morph), morph-interp $(nruns_of morph-interp)" \
+	"(figures are the median over the runs that got there)"
 echo
-echo "seconds of wall time (and of CPU time used by the VMM process); q/m = qemu / morph"
-fmt="%-20s %14s %14s %6s   %8s %8s %6s   %s\n"
+echo "seconds of wall time and of CPU time used by the VMM process (user+system, all threads);"
+echo "q/m = qemu / morph, q/mi = qemu / morph-interp (above 1: morph is faster); dnf = did not finish"
+fmt="%-20s %7s %7s %7s %5s %5s  %7s %7s %7s %5s %5s  %s\n"
+printf "%-20s %-37s  %-37s  %s\n" "" "------------ wall s ------------" "------------ CPU s -------------" "check"
 # shellcheck disable=SC2059 # the format is ours
-printf "$fmt" "phase" "morph" "qemu tcg" "q/m" "morph" "qemu" "q/m" "check"
-# shellcheck disable=SC2059
-printf "$fmt" "" "wall s" "wall s" "wall" "cpu s" "cpu s" "cpu" "(morph, qemu)"
+printf "$fmt" "phase" "morph" "interp" "qemu" "q/m" "q/mi" "morph" "interp" "qemu" "q/m" "q/mi" "(morph, interp, qemu)"
 row() {
 	local name=$1 key=$2 chk=''
 	[[ $key == first || $key == boot || $key == gen || $key == total ]] ||
-		chk="$(check_vmm morph "$key"), $(check_vmm qemu "$key")"
+		chk="$(check_vmm morph "$key"), $(check_vmm morph-interp "$key"), $(check_vmm qemu "$key")"
 	# shellcheck disable=SC2059
-	printf "$fmt" "$name" "$(cell t morph "$key")" "$(cell t qemu "$key")" "$(ratio t "$key")" \
-		"$(cell c morph "$key")" "$(cell c qemu "$key")" "$(ratio c "$key")" "$chk"
+	printf "$fmt" "$name" \
+		"$(cell t morph "$key")" "$(cell t morph-interp "$key")" "$(cell t qemu "$key")" \
+		"$(ratio t morph "$key")" "$(ratio t morph-interp "$key")" \
+		"$(cell c morph "$key")" "$(cell c morph-interp "$key")" "$(cell c qemu "$key")" \
+		"$(ratio c morph "$key")" "$(ratio c morph-interp "$key")" "$chk"
 }
 row "boot: first line" first
 row "boot to BENCH-START" boot
 row "(data generation)" gen
 for p in "${PHASES[@]}"; do row "$p" "$p"; done
 row "all six phases" total
+echo
+echo "geometric mean of the phases' CPU-time ratios (the six phases: ${PHASES[*]}):"
+echo "  q/m  (translator):  $(geomean c morph)"
+echo "  q/mi (interpreter): $(geomean c morph-interp)"
+echo "the same of the wall-time ratios:"
+echo "  q/m  (translator):  $(geomean t morph)"
+echo "  q/mi (interpreter): $(geomean t morph-interp)"
 
 if [[ ${#stalls[@]} -gt 0 ]]; then
 	echo
