@@ -91,7 +91,7 @@ def main():
     disk, ro = make_images(work)
     res = Result()
     g = Guest(morph, kernel, initrd, os.path.join(work, "virtio"),
-              ["--drive", "file=" + disk, "--drive", "file=%s,readonly=on,format=raw" % ro])
+              extra=["--drive", "file=" + disk, "--drive", "file=%s,readonly=on,format=raw" % ro])
     try:
         if boot(res, g, "virtio"):
             try:

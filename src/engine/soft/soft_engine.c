@@ -887,10 +887,20 @@ void soft_engine_invalidate_code(struct engine *e, uint64_t gpa, uint64_t len)
     uint64_t end = gpa + len - 1;
     if (end >= (1ull << 32))
         end = (1ull << 32) - 1;
-    for (uint64_t pfn = gpa >> 12; pfn <= end >> 12; pfn++)
-        dcache_invalidate_page(se->dcache, (uint32_t)pfn);
-    se->reclaim_needed = true;
-    soft_engine_fetch_flush(&se->cpu);
+    /* Device DMA (a disk read, a received frame) mostly lands in pages
+     * without code: only a page that held some moves the fetch generation,
+     * which sends every lookup and linked jump back through the tables. */
+    bool dropped = false;
+    for (uint64_t pfn = gpa >> 12; pfn <= end >> 12; pfn++) {
+        if (dcache_page_has_code(se->dcache, (uint32_t)pfn)) {
+            dcache_invalidate_page(se->dcache, (uint32_t)pfn);
+            dropped = true;
+        }
+    }
+    if (dropped) {
+        se->reclaim_needed = true;
+        soft_engine_fetch_flush(&se->cpu);
+    }
 }
 
 /* ---- events ---- */
