@@ -57,6 +57,7 @@
 #include <stdio.h>
 
 #include "engine/engine.h"
+#include "engine/soft/host_flags.h"
 
 /* ---- exception vectors ---- */
 enum {
@@ -200,6 +201,9 @@ struct cpu {
      * segments (translate.c folds flat segments away); a translation runs
      * only while the bits it assumed are set. */
     uint8_t jit_flat;
+    /* What the host CPU leaves in undefined flags (host_flags.h): the
+     * interpreter follows it where it is a rule. */
+    struct host_flag_rules flag_rules;
     /* (CPL == 3) << 31: part of a jump-cache tag (soft_engine.c). */
     uint32_t jit_cpl_tag;
 

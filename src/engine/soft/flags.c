@@ -86,7 +86,9 @@ static bool lazy_af(const struct lazy_flags *lf)
     case LF_INC:   return (lf->res & 0xf) == 0;
     case LF_DEC:   return (lf->res & 0xf) == 0xf;
     case LF_NONE:  return lf->flags & EFL_AF;
-    default:       return false;   /* logic, shifts, multiply: AF undefined, reads 0 */
+    case LF_SHL: case LF_SHR: case LF_SAR:
+        return lf->op2 & EFL_AF;   /* undefined: the host's (interp_bit.c) */
+    default:       return false;   /* logic, multiply: AF undefined, reads 0 */
     }
 }
 

@@ -176,10 +176,14 @@ void op_neg_Ev_d(struct cpu *c, const struct insn *i) { neg_rm(c, i, 4); }
 
 /* ---- multiply ---- */
 
-/* CF = OF = overflow; SF ZF PF follow the low half (undefined by the SDM). */
+/* CF = OF = overflow; SF ZF AF PF are undefined by the SDM: cleared where
+ * the host CPU clears them (host_flags.h), else SF ZF PF of the low half. */
 static void mul_flags(struct cpu *c, unsigned size, uint32_t low, bool overflow)
 {
-    lf_record_aux(c, LF_MUL, size, low & size_mask(size), 0, 0, overflow);
+    if (c->flag_rules.mul == MUL_FLAGS_ZERO)
+        lf_set_flags(c, overflow ? EFL_CF | EFL_OF : 0);
+    else
+        lf_record_aux(c, LF_MUL, size, low & size_mask(size), 0, 0, overflow);
 }
 
 void op_mul_Eb(struct cpu *c, const struct insn *i)

@@ -2,6 +2,13 @@
  * SETcc, CMOVcc, BSWAP. */
 #include "interp.h"
 
+/* AF after a shift is undefined: the host CPU's value where it is a
+ * constant (host_flags.h), carried in the record's op2 for flags.c. */
+static inline uint32_t shift_af(const struct cpu *c)
+{
+    return c->flag_rules.shift_af_known && c->flag_rules.shift_af ? EFL_AF : 0;
+}
+
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 enum shift_op { SH_ROL, SH_ROR, SH_RCL, SH_RCR, SH_SHL, SH_SHR, SH_SAR };
@@ -61,9 +68,9 @@ ALWAYS_INLINE bool shift_rm_f(struct cpu *c, const struct insn *i, enum shift_op
     case SH_RCL: lf_rotate(c, cf, !!(r & msb) ^ cf); break;
     case SH_ROR:
     case SH_RCR: lf_rotate(c, cf, !!((r ^ (r << 1)) & msb)); break;
-    case SH_SHL: lf_record_aux(c, LF_SHL, size, r, a, 0, count); break;
-    case SH_SHR: lf_record_aux(c, LF_SHR, size, r, a, 0, count); break;
-    default:     lf_record_aux(c, LF_SAR, size, r, a, 0, count); break;
+    case SH_SHL: lf_record_aux(c, LF_SHL, size, r, a, shift_af(c), count); break;
+    case SH_SHR: lf_record_aux(c, LF_SHR, size, r, a, shift_af(c), count); break;
+    default:     lf_record_aux(c, LF_SAR, size, r, a, shift_af(c), count); break;
     }
     return true;
 }

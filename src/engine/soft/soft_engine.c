@@ -1020,6 +1020,7 @@ static struct engine *soft_create(const struct engine_config *cfg, char *err, si
     }
     struct cpu *c = &se->cpu;
     c->engine = se;
+    host_flag_rules_probe(&c->flag_rules);
     c->mem = cfg->mem;
     c->policy = cfg->policy;
     c->trace = cfg->trace;

@@ -76,6 +76,8 @@ enum tr_kind {
 #define F_RD     0x100u  /* reads the arithmetic flags */
 #define F_WA     0x200u  /* writes all arithmetic flags without reading them */
 #define F_PW     0x400u  /* writes some, keeps the others (INC, rotates, counts that may be 0) */
+#define F_MULFIX 0x1000u /* MUL/IMUL: the host's SF ZF AF PF follow no rule: where they are
+                            live they are made the interpreter's (SF ZF PF of the low half) */
 #define F_UND    0x800u  /* leaves flags the SDM calls undefined (the host's values, not the
                             interpreter's): native only where no one can see them */
 
@@ -149,7 +151,15 @@ static const struct tr_info tr_table[512] = {
 
 /* The group opcodes: their entry by ModRM.reg.  kind K_HELPER when the
  * extension is not translated. */
-static struct tr_info group_info(const struct insn *i, struct tr_info t)
+/* MUL/IMUL: unless the host's SF ZF AF PF after them follow a rule the
+ * interpreter takes (host_flags.h), translated code sets them as the
+ * interpreter does where they are live (emit_mul_flags). */
+static uint16_t mul_und(const struct cpu *c)
+{
+    return c->flag_rules.mul == MUL_FLAGS_UNKNOWN ? F_MULFIX : 0;
+}
+
+static struct tr_info group_info(const struct cpu *c, const struct insn *i, struct tr_info t)
 {
     unsigned r = i->reg & 7;
     uint16_t byte = t.attr & A_BYTE;
@@ -165,8 +175,11 @@ static struct tr_info group_info(const struct insn *i, struct tr_info t)
         bool count_known = i->opcode <= 0xd1;
         unsigned count = i->opcode >= 0xd0 ? 1u : (i->imm & 31u);
         uint16_t fl = (r == 2 || r == 3) ? F_RD : (r >= 4 && count_known && count) ? F_WA : F_PW;
-        /* AF after a shift, OF after a count above 1 */
-        if (r >= 4 || count != 1 || !count_known)
+        /* AF after a shift, OF after a count above 1: the interpreter
+         * shows the host's where the host follows a rule */
+        const struct host_flag_rules *hr = &c->flag_rules;
+        bool same = r >= 4 ? hr->shift_af_known && hr->shift_of : hr->rotate_of;
+        if (!same && (r >= 4 || count != 1 || !count_known))
             fl |= F_UND;
         t.attr = (uint16_t)(byte | RW | fl);
         return t;
@@ -175,7 +188,7 @@ static struct tr_info group_info(const struct insn *i, struct tr_info t)
         if (r == 0) { t.attr = (uint16_t)(byte | A_R | F_WA); return t; }
         if (r == 2) { t.attr = (uint16_t)(byte | RW); return t; }
         if (r == 3) { t.attr = (uint16_t)(byte | RW | F_WA); return t; }
-        if (r == 4 || r == 5) { t.attr = (uint16_t)(byte | A_R | F_WA | F_UND); return t; }
+        if (r == 4 || r == 5) { t.attr = (uint16_t)(byte | A_R | F_WA | mul_und(c)); return t; }
         break;                                           /* DIV/IDIV fault: interpreted */
     case 0xfe: case 0xff:                               /* INC/DEC, group 5 */
         if (r <= 1) { t.attr = (uint16_t)(byte | RW | F_PW); return t; }
@@ -195,15 +208,17 @@ static struct tr_info group_info(const struct insn *i, struct tr_info t)
     return (struct tr_info){ K_HELPER, 0 };
 }
 
-static struct tr_info insn_info(const struct insn *i)
+static struct tr_info insn_info(const struct cpu *c, const struct insn *i)
 {
     struct tr_info t = tr_table[i->opcode & 0x1ff];
+    if (i->opcode == 0x69 || i->opcode == 0x6b || i->opcode == 0x1af)
+        t.attr = (uint16_t)((t.attr & ~F_UND) | mul_und(c));
     if (i->exec == op_undefined || i->exec == op_lock_ud)
         return (struct tr_info){ K_HELPER, 0 };
     if (i->prefixes & (PFX_ADSIZE | PFX_REP | PFX_REPNE))
         return t.kind == K_HELPER_EXIT ? t : (struct tr_info){ K_HELPER, 0 };
     if (t.kind == K_MODRM)
-        t = group_info(i, t);
+        t = group_info(c, i, t);
     if (t.kind == K_MODRM && i->mod != 3 && (t.attr & A_NOMEM))
         return (struct tr_info){ K_HELPER, 0 };
     return t;
@@ -657,6 +672,34 @@ static unsigned access_size(const struct insn *i, uint16_t attr)
 
 static void emit_group_check(struct tr *t, const struct insn *i);
 
+/* After a native MUL/IMUL (CF = OF = overflow in EFLAGS): the flags as the
+ * interpreter has them - SF ZF PF of the low half of the result, AF clear -
+ * into R12 (LAHF form).  TEST gives SF ZF PF (and CF = OF = AF = 0: AF after
+ * TEST is the host's, 0 on hosts this runs on), SETO keeps the overflow. */
+static void emit_mul_flags(struct tr *t, const struct insn *i)
+{
+    struct x64 *x = &t->x;
+    unsigned size = (i->opcode == 0xf6) ? 1 : i->opsize;
+    unsigned low = (i->opcode == 0xf6 || i->opcode == 0xf7) ? X_RAX : host_reg[i->reg & 7];
+    static const uint8_t seto_r9b[] = { 0x41, 0x0f, 0x90, 0xc1 };
+    for (unsigned k = 0; k < sizeof(seto_r9b); k++)
+        x64_byte(x, seto_r9b[k]);
+    x64_op_rr(x, size, size == 1 ? 0x84 : 0x85, 1, low, low);    /* test low, low */
+    x64_mov_rr(x, 8, X_R10, X_RAX);
+    x64_byte(x, 0x9f);                                          /* lahf */
+    x64_byte(x, 0x0f); x64_byte(x, 0xb6); x64_byte(x, 0xc4);    /* movzx eax, ah */
+    x64_op_rr(x, 4, 0xc1, 1, 4, X_RAX);                         /* shl eax, 8 */
+    x64_byte(x, 8);
+    x64_op_rr(x, 4, 0x0fb6, 2, X_R9, X_R9);                     /* movzx r9d, r9b */
+    x64_op_rr(x, 4, 0x09, 1, X_R9, X_RAX);                      /* or eax, r9d: OF */
+    x64_op_rr(x, 4, 0xc1, 1, 4, X_R9);                          /* shl r9d, 8 */
+    x64_byte(x, 8);
+    x64_op_rr(x, 4, 0x09, 1, X_R9, X_RAX);                      /* or eax, r9d: CF */
+    x64_mov_rr(x, 4, FLAGS_SAVE, X_RAX);
+    x64_mov_rr(x, 8, X_RAX, X_R10);
+    t->fl = FL_R12;
+}
+
 /* Must an insn that keeps some flags (F_PW) see the guest's real ones? Only
  * when they are live after it; otherwise it runs on whatever EFLAGS holds. */
 static void flags_before_op(struct tr *t, uint16_t attr)
@@ -685,6 +728,8 @@ static void tr_modrm(struct tr *t, const struct insn *i, struct tr_info info)
         flags_before_op(t, info.attr);
         emit_modrm_op(t, i, info.attr, false);
         flags_after_op(t, info.attr);
+        if ((info.attr & F_MULFIX) && t->live_after[t->k])
+            emit_mul_flags(t, i);
         s->fl_after = (uint8_t)t->fl;
         return;
     }
@@ -693,6 +738,8 @@ static void tr_modrm(struct tr *t, const struct insn *i, struct tr_info info)
     flags_before_op(t, info.attr);
     emit_modrm_op(t, i, info.attr, group);
     flags_after_op(t, info.attr);
+    if ((info.attr & F_MULFIX) && t->live_after[t->k])
+        emit_mul_flags(t, i);
 }
 
 /* An instruction with no ModRM whose only register is in the opcode:
@@ -1016,7 +1063,7 @@ static bool rex_conflict(const struct insn *i, uint16_t attr)
 static struct tr_info classify(const struct cpu *c, const struct insn *i)
 {
     static const struct tr_info helper = { K_HELPER, 0 };
-    struct tr_info t = insn_info(i);
+    struct tr_info t = insn_info(c, i);
     bool mem = i->mod != 3;
     switch (t.kind) {
     case K_PUSH_R: case K_POP_R: case K_PUSH_I: case K_LEAVE: case K_CALL: case K_RET:
