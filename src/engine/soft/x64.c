@@ -141,36 +141,37 @@ void x64_mov_imm64(struct x64 *x, unsigned dst, uint64_t imm)
     x64_u64(x, imm);
 }
 
-static void alu_imm(struct x64 *x, unsigned size, int32_t imm, bool *short_form)
+/* Group 1 with an immediate: 80 (byte), 83 (sign-extended imm8) or 81. */
+static bool alu_imm8(unsigned size, int32_t imm)
 {
-    (void)x;
-    *short_form = size != 1 && imm >= -128 && imm <= 127;
+    return size == 1 || (imm >= -128 && imm <= 127);
+}
+
+static uint32_t alu_opcode(unsigned size, int32_t imm)
+{
+    return size == 1 ? 0x80 : alu_imm8(size, imm) ? 0x83 : 0x81;
+}
+
+static void alu_imm(struct x64 *x, unsigned size, int32_t imm)
+{
+    if (alu_imm8(size, imm))
+        x64_byte(x, (uint8_t)imm);
+    else if (size == 2)
+        x64_u16(x, (uint16_t)imm);
+    else
+        x64_u32(x, (uint32_t)imm);
 }
 
 void x64_alu_ri(struct x64 *x, unsigned size, unsigned ext, unsigned rm, int32_t imm)
 {
-    bool s8;
-    alu_imm(x, size, imm, &s8);
-    x64_op_rr(x, size, size == 1 ? 0x80 : (s8 ? 0x83 : 0x81), 1, ext, rm);
-    if (size == 1 || s8)
-        x64_byte(x, (uint8_t)imm);
-    else if (size == 2)
-        x64_u16(x, (uint16_t)imm);
-    else
-        x64_u32(x, (uint32_t)imm);
+    x64_op_rr(x, size, alu_opcode(size, imm), 1, ext, rm);
+    alu_imm(x, size, imm);
 }
 
 void x64_alu_mi(struct x64 *x, unsigned size, unsigned ext, struct x64_mem m, int32_t imm)
 {
-    bool s8;
-    alu_imm(x, size, imm, &s8);
-    x64_op_rm(x, size, size == 1 ? 0x80 : (s8 ? 0x83 : 0x81), 1, ext, m);
-    if (size == 1 || s8)
-        x64_byte(x, (uint8_t)imm);
-    else if (size == 2)
-        x64_u16(x, (uint16_t)imm);
-    else
-        x64_u32(x, (uint32_t)imm);
+    x64_op_rm(x, size, alu_opcode(size, imm), 1, ext, m);
+    alu_imm(x, size, imm);
 }
 
 void x64_push(struct x64 *x, unsigned reg)
