@@ -99,9 +99,65 @@ static void probe_mul(struct host_flag_rules *r)
     r->mul = zero ? MUL_FLAGS_ZERO : from_result ? MUL_FLAGS_FROM_RESULT : MUL_FLAGS_UNKNOWN;
 }
 
+/* SHLD/SHRD r32 by CL from flags `in`. */
+static uint32_t host_dshift(bool left, uint32_t *a, uint32_t b, uint8_t count, uint64_t in)
+{
+    uint64_t f;
+    if (left)
+        __asm__ volatile("push %[in]\n\tpopfq\n\tshldl %%cl, %[b], %[a]\n\tpushfq\n\tpop %[f]"
+                         : [f] "=r"(f), [a] "+r"(*a) : [b] "r"(b), [in] "r"(in), "c"(count) : "cc");
+    else
+        __asm__ volatile("push %[in]\n\tpopfq\n\tshrdl %%cl, %[b], %[a]\n\tpushfq\n\tpop %[f]"
+                         : [f] "=r"(f), [a] "+r"(*a) : [b] "r"(b), [in] "r"(in), "c"(count) : "cc");
+    return (uint32_t)f & ARITH;
+}
+
+static void probe_double_shifts(struct host_flag_rules *r)
+{
+    unsigned af_set = 0, af_clear = 0;
+    bool of = true;
+    for (unsigned left = 0; left < 2; left++)
+        for (unsigned k = 0; k < NSAMPLES; k++)
+            for (unsigned j = 0; j < NSAMPLES; j += 3)
+                for (uint8_t n = 1; n < 32; n++) {
+                    uint32_t v = samples[k];
+                    uint32_t f = host_dshift(left, &v, samples[j], n, 0x2);
+                    (f & EFL_AF) ? af_set++ : af_clear++;
+                    of &= of_rule(left, v, f);
+                }
+    r->dshift_af_known = !af_set || !af_clear;
+    r->dshift_af = af_set != 0;
+    r->dshift_of = of;
+}
+
+/* BT and BSF/BSR: do the flags the SDM leaves undefined keep their values? */
+static void probe_bit_ops(struct host_flag_rules *r)
+{
+    static const uint64_t ins[] = { 0x2, 0x2 | ARITH, 0x2 | EFL_CF | EFL_PF, 0x2 | EFL_SF | EFL_AF | EFL_OF };
+    bool bt = true, scan = true;
+    for (unsigned k = 0; k < NSAMPLES; k++)
+        for (unsigned n = 0; n < 4; n++) {
+            uint64_t in = ins[n], f1, f2, f3;
+            uint32_t v = samples[k], d1 = 0, d2 = 0;
+            __asm__ volatile("push %[in]\n\tpopfq\n\tbtl %[b], %[v]\n\tpushfq\n\tpop %[f]"
+                             : [f] "=r"(f1) : [v] "r"(v), [b] "r"(k), [in] "r"(in) : "cc");
+            __asm__ volatile("push %[in]\n\tpopfq\n\tbsfl %[v], %[d]\n\tpushfq\n\tpop %[f]"
+                             : [f] "=r"(f2), [d] "+r"(d1) : [v] "r"(v), [in] "r"(in) : "cc");
+            __asm__ volatile("push %[in]\n\tpopfq\n\tbsrl %[v], %[d]\n\tpushfq\n\tpop %[f]"
+                             : [f] "=r"(f3), [d] "+r"(d2) : [v] "r"(v), [in] "r"(in) : "cc");
+            uint32_t keep_bt = ARITH & ~EFL_CF, keep_scan = ARITH & ~EFL_ZF;
+            bt &= (f1 & keep_bt) == (in & keep_bt);
+            scan &= (f2 & keep_scan) == (in & keep_scan) && (f3 & keep_scan) == (in & keep_scan);
+        }
+    r->bt_keeps = bt;
+    r->bitscan_keeps = scan;
+}
+
 void host_flag_rules_probe(struct host_flag_rules *r)
 {
     probe_shifts(r);
     probe_rotates(r);
     probe_mul(r);
+    probe_double_shifts(r);
+    probe_bit_ops(r);
 }

@@ -27,6 +27,11 @@ struct host_flag_rules {
     bool shift_of;          /* OF after a count above 1 is the count-1 formula (flags.c) */
     bool rotate_of;         /* likewise after ROL/ROR/RCL/RCR */
     uint8_t mul;            /* enum mul_flags_rule */
+    bool dshift_af_known;   /* 32-bit SHLD/SHRD by a count above 0: AF a constant, */
+    bool dshift_af;
+    bool dshift_of;         /* and OF by the count-1 rule as for SHL/SHR */
+    bool bt_keeps;          /* BT* leave OF SF AF PF as they were */
+    bool bitscan_keeps;     /* BSF/BSR leave CF OF SF AF PF as they were */
 };
 
 void host_flag_rules_probe(struct host_flag_rules *r);

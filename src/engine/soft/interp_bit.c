@@ -131,7 +131,15 @@ static void double_shift(struct cpu *c, const struct insn *i, bool left)
     }
     rm_write_back(c, i, size, ea, r);
     uint32_t msb = 1u << (bits - 1);
-    uint32_t f = flags_szp(r, size) | (cf ? EFL_CF : 0) | (((r ^ a) & msb) ? EFL_OF : 0);
+    /* OF is defined for a count of 1 (the sign changed), AF never: a 32-bit
+     * shift takes the host's rules where it has them (host_flags.h). */
+    const struct host_flag_rules *hr = &c->flag_rules;
+    bool of = (r ^ a) & msb, af = false;
+    if (bits == 32 && hr->dshift_of)
+        of = left ? !!(r & msb) ^ cf : !!((r ^ (r << 1)) & msb);
+    if (bits == 32 && hr->dshift_af_known)
+        af = hr->dshift_af;
+    uint32_t f = flags_szp(r, size) | (cf ? EFL_CF : 0) | (of ? EFL_OF : 0) | (af ? EFL_AF : 0);
     lf_set_flags(c, f);
 }
 

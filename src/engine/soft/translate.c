@@ -199,8 +199,8 @@ static struct tr_info group_info(const struct cpu *c, const struct insn *i, stru
         if (r == 0) { t.attr = (uint16_t)(byte | A_W); return t; }
         break;
     case 0x1ba:                                         /* BT* r/m, imm8 */
-        if (r == 4) { t.attr = A_R | F_PW | F_UND; return t; }
-        if (r >= 5) { t.attr = RW | F_PW | F_UND; return t; }
+        if (r == 4) { t.attr = (uint16_t)(A_R | F_PW | (c->flag_rules.bt_keeps ? 0 : F_UND)); return t; }
+        if (r >= 5) { t.attr = (uint16_t)(RW | F_PW | (c->flag_rules.bt_keeps ? 0 : F_UND)); return t; }
         break;
     default:
         return t;
@@ -208,11 +208,38 @@ static struct tr_info group_info(const struct cpu *c, const struct insn *i, stru
     return (struct tr_info){ K_HELPER, 0 };
 }
 
+static struct tr_info insn_info_rest(const struct cpu *c, const struct insn *i, struct tr_info t);
+
 static struct tr_info insn_info(const struct cpu *c, const struct insn *i)
 {
     struct tr_info t = tr_table[i->opcode & 0x1ff];
     if (i->opcode == 0x69 || i->opcode == 0x6b || i->opcode == 0x1af)
         t.attr = (uint16_t)((t.attr & ~F_UND) | mul_und(c));
+    if (!(t.attr & F_UND))
+        return insn_info_rest(c, i, t);
+    /* the interpreter follows the host where it has a rule (host_flags.h) */
+    const struct host_flag_rules *hr = &c->flag_rules;
+    switch (i->opcode) {
+    case 0x1a4: case 0x1a5: case 0x1ac: case 0x1ad:       /* SHLD/SHRD */
+        if (i->opsize == 4 && hr->dshift_af_known && hr->dshift_of)
+            t.attr &= (uint16_t)~F_UND;
+        break;
+    case 0x1bc: case 0x1bd:                               /* BSF/BSR */
+        if (hr->bitscan_keeps)
+            t.attr &= (uint16_t)~F_UND;
+        break;
+    case 0x1a3: case 0x1ab: case 0x1b3: case 0x1bb:       /* BT* r/m, r */
+        if (hr->bt_keeps)
+            t.attr &= (uint16_t)~F_UND;
+        break;
+    default:
+        break;
+    }
+    return insn_info_rest(c, i, t);
+}
+
+static struct tr_info insn_info_rest(const struct cpu *c, const struct insn *i, struct tr_info t)
+{
     if (i->exec == op_undefined || i->exec == op_lock_ud)
         return (struct tr_info){ K_HELPER, 0 };
     if (i->prefixes & (PFX_ADSIZE | PFX_REP | PFX_REPNE))
