@@ -100,7 +100,7 @@ struct lazy_flags {
  * A write tag is left invalid when the page is not writable at that privilege,
  * not yet dirty in the guest page tables, holds decoded code (so writes are
  * seen by the decoded-instruction cache), or is not RAM. */
-#define TLB_BITS 8
+#define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_INVALID 0x1u
 

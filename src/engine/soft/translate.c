@@ -29,8 +29,8 @@
 #include "engine/soft/tcache.h"
 #include "engine/soft/x64.h"
 
-_Static_assert(sizeof(struct tlb_entry) == 32, "the TLB index is (lin >> 7) & 0x1fe0");
-_Static_assert(TLB_SIZE == 256, "the TLB index is (lin >> 7) & 0x1fe0");
+_Static_assert(sizeof(struct tlb_entry) == 32, "the TLB index is (lin >> 7) scaled by the 32-byte entry");
+_Static_assert(((TLB_SIZE - 1) << 5) < 0x80000000u, "the TLB index is (lin >> 7) & ((TLB_SIZE - 1) << 5)");
 
 /* Guest register -> host register. */
 static const uint8_t host_reg[8] = { X_RAX, X_RCX, X_RDX, X_RBX, X_R14, X_RBP, X_RSI, X_RDI };
