@@ -4,11 +4,7 @@
 #   tests/system/bad_input.sh [MORPH]     (default build/asan/morph)
 source "$(dirname "$0")/lib.bash"
 
-if [[ ! -x $MORPH ]]; then
-    fail setup "morph binary $MORPH not found"
-    finish
-    exit 1
-fi
+[[ -x $MORPH ]] || setup_abort "morph binary $MORPH not found"
 
 good=$WORK/good.elf
 mb_elf "$good" 4096 4096

@@ -7,11 +7,7 @@
 source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/disk_lib.bash"
 
-if [[ ! -x $MORPH ]]; then
-    fail setup "morph binary $MORPH not found"
-    finish
-    exit 1
-fi
+[[ -x $MORPH ]] || setup_abort "morph binary $MORPH not found"
 if ! { morph_has_option --drive && morph_has_option --net; }; then
     echo "SKIP disk_net_bad_input: $MORPH run --help lists no --drive/--net (the virtio devices are not merged yet)"
     finish

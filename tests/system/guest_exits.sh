@@ -6,11 +6,7 @@
 #   tests/system/guest_exits.sh [MORPH]     (default build/asan/morph)
 source "$(dirname "$0")/lib.bash"
 
-if [[ ! -x $MORPH ]]; then
-    fail setup "morph binary $MORPH not found"
-    finish
-    exit 1
-fi
+[[ -x $MORPH ]] || setup_abort "morph binary $MORPH not found"
 
 # Build the little guests: nasm + ld, loaded at 1 MiB.
 for g in triple_fault unknown_insn halt_cli echo pit_sleep reset_request idle; do

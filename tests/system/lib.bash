@@ -23,6 +23,24 @@ finish() {
     ((FAILED == 0))
 }
 
+# A set-up step failed: one failure, the totals, and stop.
+setup_abort() {
+    fail setup "$1"
+    finish
+    exit 1
+}
+
+# The Linux tests' start: the morph binary must exist and the default guest
+# be in the cache (tools/guest/fetch.sh; tools/setup.sh normally fetched it);
+# sets KERNEL and INITRD.
+need_morph_and_guest() {
+    [[ -x $MORPH ]] || setup_abort "morph binary $MORPH not found"
+    local paths
+    paths=$("$ROOT/tools/guest/fetch.sh" --print-paths 2>"$WORK/fetch.log") ||
+        setup_abort "tools/guest/fetch.sh failed: $(tail -n 1 "$WORK/fetch.log")"
+    eval "$paths"
+}
+
 # run_morph ARGS... : runs morph with stdin from /dev/null (unless STDIN is
 # set to a file) and a timeout; sets RC, OUT (stdout) and ERR (stderr).
 run_morph() {

@@ -9,23 +9,10 @@ source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/lockstep.bash"
 
 exits=${LOCKSTEP_LINUX_EXITS:-300000}
-if [[ ! -x $MORPH ]]; then
-    fail setup "morph binary $MORPH not found"
-    finish
-    exit 1
-fi
-if ! paths=$("$ROOT/tools/guest/fetch.sh" --print-paths 2>"$WORK/fetch.log"); then
-    fail setup "tools/guest/fetch.sh failed: $(tail -n 1 "$WORK/fetch.log")"
-    finish
-    exit 1
-fi
-eval "$paths"
+need_morph_and_guest
 # Both runs boot the same bytes even if the shared cache is rebuilt meanwhile.
-cp "$KERNEL" "$WORK/vmlinuz" && cp "$INITRD" "$WORK/initrd" || {
-    fail setup "cannot copy the guest from the cache"
-    finish
-    exit 1
-}
+cp "$KERNEL" "$WORK/vmlinuz" && cp "$INITRD" "$WORK/initrd" ||
+    setup_abort "cannot copy the guest from the cache"
 KERNEL=$WORK/vmlinuz
 INITRD=$WORK/initrd
 for engine in interp jit; do

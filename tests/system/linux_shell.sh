@@ -8,21 +8,6 @@
 # MORPH_BOOT_TIMEOUT (seconds to the prompt, default 1500) for slow hosts.
 source "$(dirname "$0")/lib.bash"
 
-if [[ ! -x $MORPH ]]; then
-    fail setup "morph binary $MORPH not found"
-    finish
-    exit 1
-fi
-if ! command -v python3 >/dev/null; then
-    fail setup "python3 not found (tools/setup.sh installs it)"
-    finish
-    exit 1
-fi
-# The guest is normally in the cache already (tools/setup.sh fetches it).
-if ! paths=$("$ROOT/tools/guest/fetch.sh" --print-paths 2>"$WORK/fetch.log"); then
-    fail setup "tools/guest/fetch.sh failed: $(tail -n 1 "$WORK/fetch.log")"
-    finish
-    exit 1
-fi
-eval "$paths"
+command -v python3 >/dev/null || setup_abort "python3 not found (tools/setup.sh installs it)"
+need_morph_and_guest
 exec python3 "$ROOT/tests/system/linux_shell.py" "$MORPH" "$KERNEL" "$INITRD" "$WORK" "${@:2}"

@@ -7,15 +7,5 @@
 #   tests/system/linux_virtio.sh [MORPH]   (default build/asan/morph)
 source "$(dirname "$0")/lib.bash"
 
-if [[ ! -x $MORPH ]]; then
-    fail setup "morph binary $MORPH not found"
-    finish
-    exit 1
-fi
-if ! paths=$("$ROOT/tools/guest/fetch.sh" --print-paths 2>"$WORK/fetch.log"); then
-    fail setup "tools/guest/fetch.sh failed: $(tail -n 1 "$WORK/fetch.log")"
-    finish
-    exit 1
-fi
-eval "$paths"
+need_morph_and_guest
 exec python3 "$ROOT/tests/system/linux_virtio.py" "$MORPH" "$KERNEL" "$INITRD" "$WORK"

@@ -9,16 +9,9 @@
 source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/lockstep.bash"
 
-if [[ ! -x $MORPH ]]; then
-    fail setup "morph binary $MORPH not found"
-    finish
-    exit 1
-fi
-if ! make -s -C "$ROOT/tests/guest" >"$WORK/make.log" 2>&1; then
-    fail setup "make -C tests/guest failed: $(tail -n 3 "$WORK/make.log")"
-    finish
-    exit 1
-fi
+[[ -x $MORPH ]] || setup_abort "morph binary $MORPH not found"
+make -s -C "$ROOT/tests/guest" >"$WORK/make.log" 2>&1 ||
+    setup_abort "make -C tests/guest failed: $(tail -n 3 "$WORK/make.log")"
 build=$ROOT/tests/guest/build
 for name in ${LOCKSTEP_GUESTS:-$("$ROOT/tests/guest/run.sh" --list)}; do
     args=(--kernel "$build/$name.elf" --debug-exit)
