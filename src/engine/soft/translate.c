@@ -289,7 +289,7 @@ struct tr {
     struct cpu *c;
     struct block *b;
     unsigned k, cover;
-    uint32_t eip, next;            /* of insn k */
+    uint32_t next;                 /* EIP after insn k */
     enum fl_state fl;
     uint8_t need;                  /* cpu->jit_flat bits assumed */
     uint32_t start[BLOCK_MAX_INSNS + 1];   /* code offset of each insn; [cover]: end exit */
@@ -390,19 +390,9 @@ static void emit_reload_regs(struct tr *t)
 
 /* Flags are kept out of EFLAGS in "LAHF form" (R12, and what the C
  * helpers return): bits 8-15 = EFLAGS bits 0-7 (SF ZF AF PF CF), bit 0 =
- * OF.  LAHF/SETO and ADD AL,0x7F/SAHF move them in a few fast
- * instructions; PUSHF/POPF cost some 40 ns a pair on this kind of host. */
-static void emit_lahf_seto(struct tr *t)
-{
-    x64_byte(&t->x, 0x9f);                                     /* lahf */
-    x64_byte(&t->x, 0x0f); x64_byte(&t->x, 0x90); x64_byte(&t->x, 0xc0);   /* seto al */
-}
-
-static void emit_sahf_from_ax(struct tr *t)
-{
-    x64_byte(&t->x, 0x04); x64_byte(&t->x, 0x7f);              /* add al, 0x7f: OF = (al == 1) */
-    x64_byte(&t->x, 0x9e);                                     /* sahf */
-}
+ * OF.  LAHF/SETO and ADD AL,0x7F/SAHF (x64_flags_to_ax/from_ax) move them
+ * in a few fast instructions; PUSHF/POPF cost some 40 ns a pair on this
+ * kind of host. */
 
 /* eax (LAHF form) -> cpu->lf as materialised EFLAGS bits. */
 static void emit_store_lahf_form(struct tr *t)
@@ -427,7 +417,7 @@ static void emit_flags_spill(struct tr *t, enum fl_state fl)
     if (fl == FL_MEM)
         return;
     if (fl == FL_HOST)
-        emit_lahf_seto(t);
+        x64_flags_to_ax(&t->x);
     else
         x64_mov_rr(&t->x, 4, X_RAX, FLAGS_SAVE);
     emit_store_lahf_form(t);
@@ -437,7 +427,7 @@ static void emit_flags_spill(struct tr *t, enum fl_state fl)
 static void emit_save_host_flags(struct tr *t)
 {
     x64_mov_rr(&t->x, 8, X_R9, X_RAX);
-    emit_lahf_seto(t);
+    x64_flags_to_ax(&t->x);
     x64_mov_rr(&t->x, 4, FLAGS_SAVE, X_RAX);
     x64_mov_rr(&t->x, 8, X_RAX, X_R9);
 }
@@ -457,7 +447,7 @@ static void flags_to_host(struct tr *t)
     if (t->fl == FL_R12) {
         x64_mov_rr(&t->x, 8, X_R9, X_RAX);
         x64_mov_rr(&t->x, 4, X_RAX, FLAGS_SAVE);
-        emit_sahf_from_ax(t);
+        x64_flags_from_ax(&t->x);
         x64_mov_rr(&t->x, 8, X_RAX, X_R9);
         t->fl = FL_HOST;
     } else if (t->fl == FL_MEM) {
@@ -1044,7 +1034,7 @@ static uint32_t emit_interp_call(struct tr *t, unsigned k, enum fl_state fl, enu
     x64_op_rr(x, 8, 0x85, 1, X_RAX, X_RAX);                    /* test rax, rax */
     uint32_t to_leave = x64_jcc_rel32(x, 0x8);                 /* js: JIT_LEAVE */
     if (fl_after == FL_HOST) {
-        emit_sahf_from_ax(t);
+        x64_flags_from_ax(&t->x);
     } else if (fl_after == FL_R12) {
         x64_mov_rr(x, 8, FLAGS_SAVE, X_RAX);
     }
@@ -1496,7 +1486,6 @@ static bool translate_into(struct tr *t, struct tcache *tc, struct cpu *c, struc
     for (; k < cover && !t->failed; k++) {
         t->k = k;
         t->start[k] = x64_pos(&t->x);
-        t->eip = t->insn_eip[k];
         t->next = t->insn_eip[k + 1];
         tr_insn(t, &b->insn[k]);
         if (ends_line(c, &b->insn[k])) {
